@@ -1,0 +1,1 @@
+"""The database: schema and migrations, the store (identity, sightings, runs), search, export, Datasette."""

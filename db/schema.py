@@ -1,0 +1,161 @@
+"""The database schema and its migrations.
+
+The schema version is SQLite's ``PRAGMA user_version``. Each migration is a function that takes the database
+from version N-1 to N inside one transaction; ``migrate()`` runs the missing ones in order, so a file made by an
+older release is brought up to date at start-up and a file from a newer release is refused, not damaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from monitor.errors import NewsMonitorError
+
+
+class SchemaError(NewsMonitorError):
+    "The database file was made by a newer release of news-monitor (or is not ours)."
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["items"].create(
+        {
+            "id": int,
+            "title": str,            # the fullest title known
+            "url": str,              # the first URL seen (canonical form in url_key)
+            "summary": str,
+            "publisher": str,
+            "published_at": str,     # ISO 8601 with offset
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "story_id": int,
+            "topics": str,           # JSON array of topic names, for Datasette's array facet
+            "sources": str,          # JSON array of source names that saw the item
+            "origin": str,           # 'seed' or 'scraped': how the row first came in
+            "title_cut": str,        # '', 'start', 'end' or 'both': where a seed title was cut short with "..."
+            "url_key": str,          # canonical URL: identity rule 1
+            "title_key": str,        # folded title: identity rules 2 and 3
+            "publisher_key": str,
+        },
+        pk="id",
+        not_null={"title", "first_seen_at", "last_seen_at", "origin", "title_key"},
+        defaults={"topics": "[]", "sources": "[]", "title_cut": ""},
+    )
+    db["items"].create_index(["url_key"], unique=True, if_not_exists=True)
+    db["items"].create_index(["title_key"], if_not_exists=True)
+    db["items"].create_index(["published_at"], if_not_exists=True)
+    db["items"].create_index(["first_seen_at"], if_not_exists=True)
+    db["items"].create_index(["publisher"], if_not_exists=True)
+    db["items"].create_index(["story_id"], if_not_exists=True)
+
+    db["stories"].create(
+        {"id": int, "title": str, "items": int, "publishers": int, "first_seen_at": str, "last_seen_at": str,
+         "story_key": str},
+        pk="id",
+        not_null={"title", "story_key"},
+        defaults={"items": 0, "publishers": 0},
+    )
+    db["stories"].create_index(["story_key"], unique=True, if_not_exists=True)
+
+    db["runs"].create(
+        {
+            "id": int,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,           # running, ok, not_modified, error
+            "http_status": int,
+            "items_seen": int,
+            "items_new": int,
+            "error_class": str,
+            "error": str,
+            "encoding": str,
+            "elapsed_s": float,
+        },
+        pk="id",
+        not_null={"source", "started_at", "status"},
+        defaults={"items_seen": 0, "items_new": 0},
+    )
+    db["runs"].create_index(["source", "started_at"], if_not_exists=True)
+
+    db["sightings"].create(
+        {"id": int, "item_id": int, "source": str, "run_id": int, "seen_at": str, "url": str, "title": str,
+         "matched_by": str},
+        pk="id",
+        foreign_keys=[("item_id", "items", "id"), ("run_id", "runs", "id")],
+        not_null={"item_id", "source", "seen_at"},
+    )
+    db["sightings"].create_index(["item_id"], if_not_exists=True)
+    db["sightings"].create_index(["run_id"], if_not_exists=True)
+
+    db["sources"].create(
+        {
+            "name": str,
+            "kind": str,
+            "url": str,
+            "schedule": str,
+            "topics": str,
+            "enabled": int,
+            "in_config": int,        # 0 once the source is removed from config.yaml (its rows are kept)
+            "last_run_at": str,
+            "last_success_at": str,
+            "last_status": str,
+            "last_error": str,
+            "consecutive_failures": int,
+            "items_found": int,
+            "next_run_at": str,
+        },
+        pk="name",
+        defaults={"consecutive_failures": 0, "items_found": 0, "enabled": 1, "in_config": 1},
+    )
+
+    db["item_topics"].create(
+        {"item_id": int, "topic": str, "matched": str},
+        pk=("item_id", "topic"),
+        foreign_keys=[("item_id", "items", "id")],
+    )
+    db["item_topics"].create_index(["topic"], if_not_exists=True)
+
+    db["links"].create(
+        {"from_item_id": int, "to_item_id": int, "depth": int, "run_id": int, "first_seen_at": str},
+        pk=("from_item_id", "to_item_id"),
+        foreign_keys=[("from_item_id", "items", "id"), ("to_item_id", "items", "id"), ("run_id", "runs", "id")],
+    )
+    db["links"].create_index(["to_item_id"], if_not_exists=True)
+
+    db["http_cache"].create(
+        {"url": str, "etag": str, "last_modified": str, "updated_at": str},
+        pk="url",
+    )
+    db["seed_imports"].create(
+        {"sha256": str, "path": str, "imported_at": str, "items": int, "run_id": int},
+        pk="sha256",
+    )
+    # External-content FTS5 index over items, kept up to date by the store (no triggers: triggers would make
+    # every write to items need the Python tokenizer, and plain SQLite tools could no longer update items).
+    db.execute(
+        'CREATE VIRTUAL TABLE items_fts USING fts5(title, summary, publisher, content="items", '
+        'content_rowid="id", tokenize="news_fold")'
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the database to SCHEMA_VERSION; returns the version it had before."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{db.conn.execute('PRAGMA database_list').fetchone()[2]}: schema version {version} is newer than "
+            f"this release understands ({SCHEMA_VERSION}); upgrade news-monitor"
+        )
+    if version == 0 and "items" in db.table_names() :
+        raise SchemaError("the database has an 'items' table but no news-monitor schema version; is it ours?")
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        with db.conn:
+            MIGRATIONS[number - 1](db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return version

@@ -1,0 +1,372 @@
+"""Load and validate config.yaml into frozen settings objects.
+
+Every key is checked once, at start-up: an unknown key or a wrong type raises ``ConfigError`` with the key path
+(``sources[2].every``), what was expected and, for typos, the nearest known key. Relative paths in the file are
+relative to the directory of the config file, so a service started from any directory finds the same database.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from monitor.errors import ConfigError
+from monitor.topics import TopicRule
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How every request is made; a source may override any field under its own ``http:``."""
+
+    user_agent: str = "news-monitor/0.1 (+https://github.com/news-monitor)"
+    timeout: float = 30.0            # seconds: the whole fetch, connect and body, must finish within it
+    max_bytes: int = 10 * 1024 * 1024
+    retries: int = 2
+    per_host_delay: float = 1.0      # seconds between two requests to the same host
+    allow_private_networks: bool = False
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One configured source: where to fetch, how to read it, when, and which topics to keep."""
+
+    name: str
+    kind: str
+    url: str | None
+    urls: tuple[str, ...] = ()
+    every: float | None = None       # seconds between runs, or
+    cron: str | None = None          # a crontab expression
+    topics: tuple[str, ...] = ()
+    enabled: bool = True
+    http: HttpSettings = field(default_factory=HttpSettings)
+    select: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def start_urls(self) -> tuple[str, ...]:
+        return ((self.url,) if self.url else ()) + self.urls
+
+    @property
+    def schedule(self) -> str:
+        """The schedule as a person reads it: ``every 15m`` or ``cron */15 * * * *``."""
+        if self.cron:
+            return f"cron {self.cron}"
+        return f"every {format_duration(self.every or 0)}"
+
+
+@dataclass(frozen=True)
+class DatasetteSettings:
+    host: str = "127.0.0.1"
+    port: int = 8001
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database: Path
+    timezone: str = "Asia/Shanghai"
+    seeds: tuple[Path, ...] = ()
+    topics: tuple[TopicRule, ...] = ()
+    http: HttpSettings = field(default_factory=HttpSettings)
+    sources: tuple[SourceConfig, ...] = ()
+    datasette: DatasetteSettings = field(default_factory=DatasetteSettings)
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"{self.path}: no source named {name!r} (configured sources: {known})")
+
+    def topic_rules(self, names: tuple[str, ...]) -> tuple[TopicRule, ...]:
+        return tuple(rule for rule in self.topics if rule.name in names)
+
+
+# --- value parsers -----------------------------------------------------------------------------------------
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
+    """``30s``, ``15m``, ``2h``, ``1d`` or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration such as 30s, 15m, 2h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(value))
+        if not match:
+            raise ValueError("a duration such as 30s, 15m, 2h or 1d")
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ValueError("a positive duration such as 30s, 15m, 2h or 1d")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def parse_size(value: Any) -> int:
+    """``512KiB``, ``10MiB`` or a number of bytes -> bytes."""
+    if isinstance(value, bool):
+        raise ValueError("a size such as 512KiB or 10MiB")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+        if not match or match.group(2).lower() not in _SIZE_UNITS:
+            raise ValueError("a size such as 512KiB or 10MiB")
+        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    if size <= 0:
+        raise ValueError("a positive size such as 512KiB or 10MiB")
+    return size
+
+
+# --- the validator -----------------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Walks the YAML tree, keeping the key path for error messages."""
+
+    def __init__(self, file: Path):
+        self.file = file
+
+    def fail(self, path: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.file}: {path}: {message}")
+
+    def mapping(self, value: Any, path: str, known: list[str], required: tuple[str, ...] = ()) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping of keys ({', '.join(known)}), got {_kind(value)}")
+        for key in value:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+                raise self.fail(_join(path, key), f"unknown key{hint}")
+        for key in required:
+            if key not in value or value[key] is None:
+                raise self.fail(_join(path, key), "required key is missing")
+        return value
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, f"expected a non-empty string, got {_kind(value)}")
+        return value.strip()
+
+    def strings(self, value: Any, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected a list of strings, got {_kind(value)}")
+        return tuple(self.string(item, f"{path}[{i}]") for i, item in enumerate(value))
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def integer(self, value: Any, path: str, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(path, f"expected a whole number >= {minimum}, got {_kind(value)}")
+        return value
+
+    def converted(self, parser, value: Any, path: str):
+        try:
+            return parser(value)
+        except ValueError as error:
+            raise self.fail(path, f"expected {error}, got {_kind(value)}") from None
+
+    def url(self, value: Any, path: str) -> str:
+        url = self.string(value, path)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise self.fail(path, f"expected an http:// or https:// URL, got {url!r}")
+        return url
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool | int | float):
+        return f"{type(value).__name__} {value!r}"
+    return type(value).__name__
+
+
+_TOP_KEYS = ["database", "timezone", "seeds", "topics", "http", "sources", "datasette"]
+_HTTP_KEYS = [f.name for f in fields(HttpSettings)]
+_SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select"]
+
+
+def _read_http(reader: _Reader, value: Any, path: str, base: HttpSettings) -> HttpSettings:
+    raw = reader.mapping(value, path, _HTTP_KEYS)
+    changes: dict[str, Any] = {}
+    for key, item in raw.items():
+        key_path = _join(path, key)
+        if key == "user_agent":
+            changes[key] = reader.string(item, key_path)
+        elif key == "timeout":
+            changes[key] = reader.converted(parse_duration, item, key_path)
+        elif key == "per_host_delay":
+            changes[key] = reader.converted(lambda v: parse_duration(v, allow_zero=True), item, key_path)
+        elif key == "max_bytes":
+            changes[key] = reader.converted(parse_size, item, key_path)
+        elif key == "retries":
+            changes[key] = reader.integer(item, key_path)
+        elif key == "allow_private_networks":
+            changes[key] = reader.boolean(item, key_path)
+    return replace(base, **changes)
+
+
+def _read_topics(reader: _Reader, value: Any) -> tuple[TopicRule, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise reader.fail("topics", f"expected a mapping of topic names to rules, got {_kind(value)}")
+    rules = []
+    for name, rule in value.items():
+        path = f"topics.{name}"
+        raw = reader.mapping(rule, path, ["any", "all", "exclude"])
+        topic = TopicRule(
+            name=reader.string(name, path),
+            any=reader.strings(raw.get("any"), f"{path}.any"),
+            all=reader.strings(raw.get("all"), f"{path}.all"),
+            exclude=reader.strings(raw.get("exclude"), f"{path}.exclude"),
+        )
+        if not topic.any and not topic.all:
+            raise reader.fail(path, "a topic needs at least one keyword under 'any' or 'all'")
+        rules.append(topic)
+    return tuple(rules)
+
+
+def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, topics: set[str]) -> SourceConfig:
+    from scrapers import get_kind, registered_kinds  # imported here: scrapers import monitor modules
+
+    raw = reader.mapping(value, path, _SOURCE_KEYS, required=("name", "kind"))
+    name = reader.string(raw["name"], f"{path}.name")
+    kind_name = reader.string(raw["kind"], f"{path}.kind")
+    try:
+        kind = get_kind(kind_name)
+    except KeyError:
+        raise reader.fail(
+            f"{path}.kind", f"unknown kind {kind_name!r}; known kinds: {', '.join(registered_kinds())}"
+        ) from None
+    url = reader.url(raw["url"], f"{path}.url") if raw.get("url") is not None else None
+    urls = tuple(reader.url(u, f"{path}.urls[{i}]") for i, u in enumerate(reader.strings(raw.get("urls"), f"{path}.urls")))
+    if not url and not urls:
+        raise reader.fail(f"{path}.url", f"source {name!r} needs a url (or urls)")
+    every = reader.converted(parse_duration, raw["every"], f"{path}.every") if "every" in raw else None
+    cron = reader.string(raw["cron"], f"{path}.cron") if "cron" in raw else None
+    if (every is None) == (cron is None):
+        raise reader.fail(path, f"source {name!r} needs exactly one of 'every' (e.g. 15m) or 'cron' (e.g. '*/15 * * * *')")
+    if cron:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError as error:
+            raise reader.fail(f"{path}.cron", f"expected a crontab expression like '*/15 * * * *': {error}") from None
+    source_topics = reader.strings(raw.get("topics"), f"{path}.topics")
+    for i, topic in enumerate(source_topics):
+        if topic not in topics:
+            raise reader.fail(
+                f"{path}.topics[{i}]", f"no topic named {topic!r} under 'topics:' (defined: {', '.join(sorted(topics)) or 'none'})"
+            )
+    select: dict[str, str] = {}
+    if "select" in raw:
+        if not kind.select_fields:
+            raise reader.fail(f"{path}.select", f"kind {kind_name!r} takes no 'select' mapping")
+        select_raw = reader.mapping(raw["select"], f"{path}.select", sorted(kind.select_fields))
+        select = {key: reader.string(item, f"{path}.select.{key}") for key, item in select_raw.items()}
+    for key in sorted(kind.required_select - set(select)):
+        raise reader.fail(f"{path}.select.{key}", f"required for kind {kind_name!r}")
+    return SourceConfig(
+        name=name,
+        kind=kind_name,
+        url=url,
+        urls=urls,
+        every=every,
+        cron=cron,
+        topics=source_topics,
+        enabled=reader.boolean(raw["enabled"], f"{path}.enabled") if "enabled" in raw else True,
+        http=_read_http(reader, raw["http"], f"{path}.http", http) if "http" in raw else http,
+        select=select,
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raises ConfigError naming the file and key path of the first problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file (pass --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{file}: cannot read the config file: {error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{file}: not valid YAML: {error}") from None
+    return parse_config(data if data is not None else {}, file)
+
+
+def parse_config(data: Any, file: Path) -> Config:
+    """Validate already-loaded YAML data (``file`` names it in messages and anchors relative paths)."""
+    reader = _Reader(file)
+    raw = reader.mapping(data, "", _TOP_KEYS, required=("database",))
+    base_dir = file.resolve().parent
+    database = base_dir / reader.string(raw["database"], "database")
+    timezone = reader.string(raw.get("timezone", "Asia/Shanghai"), "timezone")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise reader.fail("timezone", f"unknown time zone {timezone!r}; expected a name like Asia/Shanghai") from None
+    seeds = tuple(base_dir / s for s in reader.strings(raw.get("seeds"), "seeds"))
+    topics = _read_topics(reader, raw.get("topics"))
+    http = _read_http(reader, raw["http"], "http", HttpSettings()) if raw.get("http") is not None else HttpSettings()
+    sources_raw = raw.get("sources") or []
+    if not isinstance(sources_raw, list):
+        raise reader.fail("sources", f"expected a list of sources, got {_kind(sources_raw)}")
+    topic_names = {t.name for t in topics}
+    sources = tuple(
+        _read_source(reader, item, f"sources[{i}]", http, topic_names) for i, item in enumerate(sources_raw)
+    )
+    seen: dict[str, int] = {}
+    for i, source in enumerate(sources):
+        if source.name in seen:
+            raise reader.fail(f"sources[{i}].name", f"{source.name!r} is already the name of sources[{seen[source.name]}]")
+        seen[source.name] = i
+    datasette = DatasetteSettings()
+    if raw.get("datasette") is not None:
+        ds = reader.mapping(raw["datasette"], "datasette", ["host", "port"])
+        datasette = DatasetteSettings(
+            host=reader.string(ds.get("host", datasette.host), "datasette.host"),
+            port=reader.integer(ds.get("port", datasette.port), "datasette.port", minimum=1),
+        )
+    return Config(
+        path=file,
+        database=database,
+        timezone=timezone,
+        seeds=seeds,
+        topics=topics,
+        http=http,
+        sources=sources,
+        datasette=datasette,
+    )

@@ -1,0 +1,82 @@
+"""Import seed documents into the store: the article, its related headlines, and the links between them."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+
+from db.store import Store
+from monitor import text
+from monitor.errors import SeedError
+from monitor.normalise import normalise
+from scrapers.base import RawItem
+from scrapers.seed import SeedHeadline, SeedList, parse_seed_data, parse_seed_text
+
+log = logging.getLogger(__name__)
+
+SEED_SOURCE = "seed"   # the source name seed imports are recorded under in runs and sightings
+
+
+@dataclass
+class SeedImport:
+    path: Path
+    already_imported: bool
+    items_seen: int = 0
+    items_new: int = 0
+    links_new: int = 0
+
+
+def read_seed_file(path: Path) -> tuple[SeedList, str | None, bytes]:
+    """Parse a seed file in any known form; returns the list, the zone its data file names (if any), the bytes."""
+    try:
+        body = path.read_bytes()
+    except OSError as error:
+        raise SeedError(f"{path}: cannot read the seed file: {error.strerror or error}") from None
+    try:
+        content = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SeedError(f"{path}: the seed file is not UTF-8 text") from None
+    stripped = content.lstrip()
+    if stripped.startswith("{"):
+        seed, zone_name = parse_seed_data(content, name=str(path))
+        return seed, zone_name, body
+    if stripped.startswith("<"):
+        raise SeedError(f"{path}: HTML seed pages are not supported yet; use the text form or the data file")
+    return parse_seed_text(content, name=str(path)), None, body
+
+
+def import_seed(store: Store, path: Path, zone: tzinfo) -> SeedImport:
+    """Import one seed file; a file already imported (same bytes) changes nothing."""
+    seed, data_zone, body = read_seed_file(path)
+    digest = hashlib.sha256(body).hexdigest()
+    if store.seed_imported(digest):
+        return SeedImport(path=path, already_imported=True)
+    if data_zone:
+        zone = text.zone(data_zone)
+    article = _to_item(seed.article, zone, reference=None)
+    if article is None:
+        raise SeedError(f"{path}: the seed article has no title")
+    reference = text.parse_date(seed.article.published, zone) if seed.article.published else None
+    related = [item for h in seed.related if (item := _to_item(h, zone, reference=reference)) is not None]
+    run_id = store.start_run(SEED_SOURCE)
+    try:
+        saved = store.save_items([article, *related], source=SEED_SOURCE, run_id=run_id)
+        article_id, *related_ids = saved.item_ids
+        links_new = store.add_links(article_id, related_ids, depth=1, run_id=run_id)
+    except Exception as error:
+        store.finish_run(run_id, status="error", error=f"seed {path}: {error}", error_class="internal")
+        raise
+    store.finish_run(run_id, status="ok", items_seen=saved.seen, items_new=saved.new)
+    store.record_seed_import(digest, str(path), saved.seen, run_id)
+    log.info("seed %s: %d items (%d new), %d links", path, saved.seen, saved.new, links_new)
+    return SeedImport(path=path, already_imported=False, items_seen=saved.seen, items_new=saved.new,
+                      links_new=links_new)
+
+
+def _to_item(headline: SeedHeadline, zone: tzinfo, reference):
+    raw = RawItem(title=headline.title, summary=headline.summary, publisher=headline.publisher,
+                  published=headline.published)
+    return normalise(raw, zone, origin="seed", reference=reference)

@@ -1,0 +1,150 @@
+"""The background service: one APScheduler job per source, Datasette beside it, a clean stop on SIGINT/SIGTERM.
+
+Scheduler hygiene (APScheduler 3.x): jobs are built from config at every start in the memory job store (nothing is
+pickled), each with an explicit id, ``max_instances=1`` (a slow source never overlaps itself), ``coalesce=True``
+(missed runs collapse into one), a misfire grace time and a little jitter. A job never raises: ``run_source``
+records failures as runs. On SIGTERM the scheduler is shut down with ``wait=True``, so a batch being stored is
+finished (each batch is one transaction) before the store is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from db.publish import start_datasette, write_metadata
+from db.store import Store
+from monitor import text
+from monitor.config import Config, SourceConfig
+from monitor.fetch import Fetcher
+from monitor.pipeline import RunResult, run_source
+from monitor.seeding import import_seed
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 8
+
+
+@dataclass
+class Monitor:
+    """What a scheduled job needs: the config, the one store (writer) and the one fetcher."""
+
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    zone: tzinfo
+
+    @classmethod
+    def open(cls, config: Config) -> Monitor:
+        zone = text.zone(config.timezone)
+        store = Store(config.database, zone)
+        store.sync_sources(config.sources)
+        return cls(config=config, store=store, fetcher=Fetcher(config.http), zone=zone)
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.store.close()
+
+    def import_configured_seeds(self) -> None:
+        for path in self.config.seeds:
+            result = import_seed(self.store, path, self.zone)
+            if not result.already_imported:
+                log.info("seed %s imported: %d items, %d new, %d links", path, result.items_seen,
+                         result.items_new, result.links_new)
+
+    def run_once(self, names: list[str] | None = None) -> list[RunResult]:
+        sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
+        return [self.run(source) for source in sources]
+
+    def run(self, source: SourceConfig) -> RunResult:
+        return run_source(source, config=self.config, store=self.store, fetcher=self.fetcher, zone=self.zone)
+
+
+def _scheduled_run(monitor: Monitor, source_name: str) -> None:
+    """The job function (module level, as APScheduler advises): one run of one source."""
+    monitor.run(monitor.config.source(source_name))
+
+
+def _trigger(source: SourceConfig, zone: tzinfo):
+    if source.cron:
+        return CronTrigger.from_crontab(source.cron, timezone=zone)
+    jitter = min(source.every * 0.1, 60.0)
+    return IntervalTrigger(seconds=source.every, timezone=zone, jitter=jitter or None)
+
+
+def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
+    """A scheduler with one job per enabled source; interval sources first run at start-up."""
+    enabled = [s for s in monitor.config.sources if s.enabled]
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(enabled))))},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        timezone=monitor.zone,
+    )
+    for source in enabled:
+        scheduler.add_job(
+            _scheduled_run,
+            trigger=_trigger(source, monitor.zone),
+            args=[monitor, source.name],
+            id=f"source:{source.name}",
+            name=source.name,
+            replace_existing=True,
+            next_run_time=datetime.now(monitor.zone) if source.every else None,
+        )
+
+    def after_job(event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_ERROR:
+            log.error("job %s raised: %s", event.job_id, event.exception)
+        job = scheduler.get_job(event.job_id)
+        monitor.store.set_next_run(job.name if job else event.job_id, job.next_run_time if job else None)
+
+    scheduler.add_listener(after_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler
+
+
+def run_service(config: Config, *, host: str, port: int, with_datasette: bool = True,
+                stop: threading.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set); returns the exit status (0 on a clean stop)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda number, frame: stop.set())
+    monitor = Monitor.open(config)
+    datasette = None
+    with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
+        try:
+            monitor.import_configured_seeds()
+            scheduler = build_scheduler(monitor)
+            scheduler.start()
+            for job in scheduler.get_jobs():
+                monitor.store.set_next_run(job.name, job.next_run_time)
+            log.info("scheduled %d sources; database %s", len(scheduler.get_jobs()), config.database)
+            if with_datasette:
+                datasette = start_datasette(config.database, write_metadata(config.database, Path(workdir)), host, port)
+                log.info("Datasette at http://%s:%d/", host, port)
+            while not stop.wait(1.0):
+                if datasette is not None and datasette.poll() is not None:
+                    log.error("Datasette exited with status %s; the monitor keeps running", datasette.returncode)
+                    datasette = None
+            log.info("stopping: waiting for running sources to finish")
+            scheduler.shutdown(wait=True)
+        finally:
+            if datasette is not None:
+                datasette.terminate()
+                try:
+                    datasette.wait(timeout=10)
+                except Exception:
+                    datasette.kill()
+            monitor.close()
+    log.info("stopped cleanly")
+    return 0
