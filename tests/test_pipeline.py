@@ -1,0 +1,211 @@
+"""One pass over several sources, end to end: local HTTP server -> fetcher -> scrapers -> store -> SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug import Request, Response
+
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.seeding import import_seed
+from monitor.service import Monitor
+from tests.conftest import OWN_FIXTURES
+from tests.helpers import write_config
+
+FEED = (OWN_FIXTURES / "pipeline" / "poverty_feed.xml").read_bytes()
+GBK_LIST = (OWN_FIXTURES / "pipeline" / "poverty_list_gbk.html").read_bytes()
+LIST_SELECT = {"item": "ul.news-list li", "title": "a", "link": "a@href", "publisher": "span.src",
+               "published": "span.date"}
+
+
+def serve_with_etag(httpserver, path: str, body: bytes, content_type: str, etag: str = '"v1"') -> list[Request]:
+    """Serve ``body`` at ``path``, answering 304 to a matching If-None-Match; returns the requests received."""
+    received: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        received.append(request)
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        return Response(body, status=200, headers={"Content-Type": content_type, "ETag": etag})
+
+    httpserver.expect_request(path).respond_with_handler(handler)
+    return received
+
+
+@pytest.fixture
+def monitor_for(tmp_path):
+    opened: list[Monitor] = []
+
+    def make(sources: list[dict], **overrides) -> Monitor:
+        monitor = Monitor.open(load_config(write_config(tmp_path, sources, **overrides)))
+        opened.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in opened:
+        monitor.close()
+
+
+def rows(monitor: Monitor, sql: str, *params) -> list[sqlite3.Row]:
+    return monitor.store.conn.execute(sql, params).fetchall()
+
+
+def test_feed_and_gbk_list_page_are_ingested(httpserver, monitor_for):
+    serve_with_etag(httpserver, "/feed.xml", FEED, "application/rss+xml")
+    # Served as text/html with no charset: must not be read as Latin-1; the page itself says gb2312 but holds 镕.
+    serve_with_etag(httpserver, "/list.html", GBK_LIST, "text/html")
+    monitor = monitor_for([
+        {"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m"},
+        {"name": "list", "kind": "html", "url": httpserver.url_for("/list.html"), "every": "1h",
+         "select": LIST_SELECT},
+    ])
+    feed, page = monitor.run_once()
+    assert (feed.status, feed.items_seen, feed.items_new) == ("ok", 4, 4)
+    assert page.status == "ok" and page.items_seen == 3
+
+    item = rows(monitor, "SELECT * FROM items WHERE title LIKE '%衙下集镇%'")[0]
+    assert item["title"] == "【决战决胜脱贫攻坚】衙下集镇：做大做强生猪产业，决战决胜脱贫攻坚"   # " - 澎湃新闻" dropped
+    assert item["publisher"] == "澎湃新闻"
+    assert item["published_at"] == "2020-09-21T10:23:00+08:00"
+    assert item["url_key"] == "http://www.thepaper.cn/newsDetail_forward_9312345"
+
+    zhu = rows(monitor, "SELECT * FROM items WHERE title LIKE '%镕基%'")[0]
+    assert zhu["title"] == "朱镕基旧居前的精准扶贫故事"
+    assert zhu["url"] == httpserver.url_for("/2020/1217/b2.html")
+    assert zhu["publisher"] == "示例新闻网"
+    assert zhu["published_at"] == "2020-12-17T08:05:00+08:00"
+    fujian = rows(monitor, "SELECT * FROM items WHERE url LIKE 'http://other.example.cn/%'")[0]
+    assert fujian["title"] == "鄉村振興看福建：茶園裡的新生活"
+    assert fujian["published_at"].endswith("-12-14T00:00:00+08:00")
+
+    # The same headline in the feed and on the page (different URLs, one publisher unknown): one row.
+    same = rows(monitor, "SELECT * FROM items WHERE title = '乡村振兴：村里来了新产业'")
+    assert len(same) == 1
+    seen_by = rows(monitor, "SELECT source, matched_by, url FROM sightings WHERE item_id = ? ORDER BY id", same[0]["id"])
+    assert [(s["source"], s["matched_by"]) for s in seen_by] == [("feed", "new"), ("list", "title")]
+    assert seen_by[1]["url"] == httpserver.url_for("/2020/1216/a1.html")
+    assert rows(monitor, "SELECT count(*) FROM items")[0][0] == 6
+
+    runs = rows(monitor, "SELECT source, status, http_status, items_seen, items_new FROM runs ORDER BY id")
+    assert [tuple(r) for r in runs] == [("feed", "ok", 200, 4, 4), ("list", "ok", 200, 3, 2)]
+
+
+def test_topics_filter_and_item_topics(httpserver, monitor_for):
+    serve_with_etag(httpserver, "/feed.xml", FEED, "application/rss+xml")
+    monitor = monitor_for([{"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m",
+                            "topics": ["poverty"]}])
+    (result,) = monitor.run_once()
+    assert result.items_seen == 3     # the sports item matches no topic keyword and is not kept
+    assert not rows(monitor, "SELECT 1 FROM items WHERE title LIKE '%足球%'")
+    matched = {r["title"]: r["matched"] for r in rows(
+        monitor, "SELECT items.title, matched FROM item_topics JOIN items ON items.id = item_id WHERE topic='poverty'")}
+    # Traditional keywords (脫貧攻堅, 鄉村振興) matched simplified text.
+    assert matched["乡村振兴：村里来了新产业"] == "脫貧攻堅, 鄉村振興"
+    assert rows(monitor, "SELECT topics FROM items WHERE title = '乡村振兴：村里来了新产业'")[0][0] == '["poverty"]'
+
+
+def test_duplicates_across_seed_feed_and_page_are_merged(httpserver, monitor_for, seed_document):
+    serve_with_etag(httpserver, "/feed.xml", FEED, "application/rss+xml")
+    monitor = monitor_for([{"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m"}])
+    import_seed(monitor.store, seed_document, monitor.zone)
+    seed_count = rows(monitor, "SELECT count(*) FROM items")[0][0]
+    (result,) = monitor.run_once()
+    assert result.items_seen == 4 and result.items_new == 2     # two feed items were seed rows already
+
+    # Same headline, simplified script and an outlet suffix vs the seed's traditional script: the seed row gains
+    # the URL; it never becomes a second row.
+    yaxia = rows(monitor, "SELECT * FROM items WHERE title_key = (SELECT title_key FROM items WHERE title LIKE '%衙下集%' LIMIT 1)")
+    assert len(yaxia) == 1
+    assert yaxia[0]["origin"] == "seed" and yaxia[0]["url"].startswith("https://www.thepaper.cn/newsDetail_forward_9312345")
+
+    # The seed listed this title cut short ("...决战决胜..."): the row gains the full title, URL and date.
+    gansu = rows(monitor, "SELECT * FROM items WHERE title LIKE '甘%'")
+    assert len(gansu) == 1
+    assert gansu[0]["title"] == "甘肃省残联凝心聚力“背水一战” 贫困残疾人脱贫攻坚工作决战决胜态势明显"
+    assert gansu[0]["title_cut"] == "" and gansu[0]["url"] == "http://www.chinatimes.net.cn/article/100001.html"
+    assert gansu[0]["publisher"] == "華夏時報"
+    assert rows(monitor, "SELECT matched_by FROM sightings WHERE item_id = ? AND source = 'feed'", gansu[0]["id"])[0][0] == "seed"
+    assert rows(monitor, "SELECT count(*) FROM items")[0][0] == seed_count + 2
+    assert rows(monitor, "SELECT count(*) FROM links")[0][0] == 20
+
+
+def test_second_pass_adds_nothing_and_records_not_modified(httpserver, monitor_for):
+    feed_requests = serve_with_etag(httpserver, "/feed.xml", FEED, "application/rss+xml")
+    monitor = monitor_for([{"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m"}])
+    monitor.run_once()
+    counts = [rows(monitor, f"SELECT count(*) FROM {t}")[0][0] for t in ("items", "sightings")]
+    (second,) = monitor.run_once()
+    assert second.status == "not_modified" and second.http_status == 304
+    assert feed_requests[1].headers["If-None-Match"] == '"v1"'
+    assert counts == [rows(monitor, f"SELECT count(*) FROM {t}")[0][0] for t in ("items", "sightings")]
+    assert [r[0] for r in rows(monitor, "SELECT status FROM runs ORDER BY id")] == ["ok", "not_modified"]
+
+
+def test_second_pass_without_conditional_get_adds_no_rows(httpserver, monitor_for):
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED, content_type="application/rss+xml")
+    monitor = monitor_for([{"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m"}])
+    first = monitor.run_once()[0]
+    second = monitor.run_once()[0]
+    assert (first.items_new, second.items_seen, second.items_new) == (4, 4, 0)
+    assert rows(monitor, "SELECT count(*) FROM items")[0][0] == 4
+    assert {r[0] for r in rows(monitor, "SELECT matched_by FROM sightings WHERE run_id = ?", second.run_id)} == {"url"}
+
+
+def test_broken_sources_are_recorded_while_the_others_are_stored(httpserver, monitor_for, real_fixture):
+    maintenance = real_fixture("feeds/hexun_feed_url_returns_html_gb2312_undeclared.xml")
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED, content_type="application/rss+xml")
+    httpserver.expect_request("/broken.xml").respond_with_data("oops", status=500)
+    httpserver.expect_request("/maintenance.xml").respond_with_data(maintenance, content_type="text/xml")
+
+    def slow(request: Request) -> Response:
+        time.sleep(2.5)
+        return Response(FEED, content_type="application/rss+xml")
+
+    httpserver.expect_request("/slow.xml").respond_with_handler(slow)
+    monitor = monitor_for([
+        {"name": "broken", "kind": "rss", "url": httpserver.url_for("/broken.xml"), "every": "15m"},
+        {"name": "slow", "kind": "rss", "url": httpserver.url_for("/slow.xml"), "every": "15m",
+         "http": {"timeout": "1s"}},
+        {"name": "maintenance", "kind": "rss", "url": httpserver.url_for("/maintenance.xml"), "every": "15m"},
+        {"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m"},
+    ])
+    results = {r.source: r for r in monitor.run_once()}
+    assert results["broken"].error_class == "http_500" and results["broken"].http_status == 500
+    assert results["slow"].error_class == "timeout"
+    assert results["maintenance"].error_class == "not_a_feed"
+    assert "not a feed" in results["maintenance"].error
+    assert results["feed"].status == "ok" and results["feed"].items_new == 4
+    stored = {r["source"]: r for r in rows(monitor, "SELECT * FROM runs")}
+    for name in ("broken", "slow", "maintenance"):
+        assert stored[name]["status"] == "error" and stored[name]["error"]
+    health = {r["name"]: r for r in rows(monitor, "SELECT * FROM sources")}
+    assert health["broken"]["consecutive_failures"] == 1 and health["broken"]["last_error"]
+    assert health["feed"]["consecutive_failures"] == 0 and health["feed"]["items_found"] == 4
+
+
+def test_once_command_prints_a_line_per_source_and_exits_1_on_failure(httpserver, tmp_path, capsys):
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED, content_type="application/rss+xml")
+    httpserver.expect_request("/gone.xml").respond_with_data("", status=404)
+    config = write_config(tmp_path, [
+        {"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m"},
+        {"name": "gone", "kind": "rss", "url": httpserver.url_for("/gone.xml"), "every": "15m"},
+    ])
+    assert main(["--config", str(config), "once"]) == 1
+    out = capsys.readouterr().out
+    assert "feed: ok, 4 items seen, 4 new" in out
+    assert "gone: error (http_404)" in out
+    assert main(["--config", str(config), "once", "feed"]) == 0
+    assert main(["--config", str(config), "once", "nosuch"]) == 2
+    assert "no source named 'nosuch'" in capsys.readouterr().err
+
+
+def test_database_path_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    config = write_config(tmp_path, [])
+    monkeypatch.chdir(Path("/"))
+    monitor = Monitor.open(load_config(config))
+    monitor.close()
+    assert (tmp_path / "news.db").exists()
