@@ -75,7 +75,8 @@ TABLES = {
         "facets": ["topic"],
     },
     "links": {
-        "description": "'from' lists 'to' as a related headline (相關焦點 and the like); depth counts hops from a seed.",
+        "description": "'from' lists 'to' as a related headline (相關焦點 and the like); "
+                       "depth counts hops from a seed.",
     },
     "stories": {
         "description": "Clusters of items that report the same story, across outlets.",

@@ -285,7 +285,8 @@ class Store:
     def _record_sighting(self, item_id: int, item: Item, source: str, run_id: int | None, seen_at: str,
                          rule: str | None) -> None:
         self.conn.execute(
-            "INSERT INTO sightings (item_id, source, run_id, seen_at, url, title, matched_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sightings (item_id, source, run_id, seen_at, url, title, matched_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (item_id, source, run_id, seen_at, item.url, item.seen_title, rule),
         )
         self._add_to_json_list(item_id, "sources", [source])

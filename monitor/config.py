@@ -269,13 +269,16 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
             f"{path}.kind", f"unknown kind {kind_name!r}; known kinds: {', '.join(registered_kinds())}"
         ) from None
     url = reader.url(raw["url"], f"{path}.url") if raw.get("url") is not None else None
-    urls = tuple(reader.url(u, f"{path}.urls[{i}]") for i, u in enumerate(reader.strings(raw.get("urls"), f"{path}.urls")))
+    listed = reader.strings(raw.get("urls"), f"{path}.urls")
+    urls = tuple(reader.url(u, f"{path}.urls[{i}]") for i, u in enumerate(listed))
     if not url and not urls:
         raise reader.fail(f"{path}.url", f"source {name!r} needs a url (or urls)")
     every = reader.converted(parse_duration, raw["every"], f"{path}.every") if "every" in raw else None
     cron = reader.string(raw["cron"], f"{path}.cron") if "cron" in raw else None
     if (every is None) == (cron is None):
-        raise reader.fail(path, f"source {name!r} needs exactly one of 'every' (e.g. 15m) or 'cron' (e.g. '*/15 * * * *')")
+        raise reader.fail(
+            path, f"source {name!r} needs exactly one of 'every' (e.g. 15m) or 'cron' (e.g. '*/15 * * * *')"
+        )
     if cron:
         from apscheduler.triggers.cron import CronTrigger
 
@@ -287,7 +290,8 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
     for i, topic in enumerate(source_topics):
         if topic not in topics:
             raise reader.fail(
-                f"{path}.topics[{i}]", f"no topic named {topic!r} under 'topics:' (defined: {', '.join(sorted(topics)) or 'none'})"
+                f"{path}.topics[{i}]",
+                f"no topic named {topic!r} under 'topics:' (defined: {', '.join(sorted(topics)) or 'none'})",
             )
     select: dict[str, str] = {}
     if "select" in raw:
@@ -351,7 +355,9 @@ def parse_config(data: Any, file: Path) -> Config:
     seen: dict[str, int] = {}
     for i, source in enumerate(sources):
         if source.name in seen:
-            raise reader.fail(f"sources[{i}].name", f"{source.name!r} is already the name of sources[{seen[source.name]}]")
+            raise reader.fail(
+                f"sources[{i}].name", f"{source.name!r} is already the name of sources[{seen[source.name]}]"
+            )
         seen[source.name] = i
     datasette = DatasetteSettings()
     if raw.get("datasette") is not None:

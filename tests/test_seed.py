@@ -43,7 +43,9 @@ def test_text_form_is_parsed(seed_document):
     assert yujing.published == "2020-05-21 03:24"
     assert yujing.publisher == "澎湃新聞·澎湃號·政務"
     pingliang = by_listed["...脫貧攻堅」「決勝全面小康 決戰脫貧攻堅」系列新聞發布會平涼..."]
-    assert pingliang.title == "【走向我們的小康生活·決戰決勝脫貧攻堅】「決勝全面小康 決戰脫貧攻堅」系列新聞發布會平涼專場舉行"
+    assert pingliang.title == (
+        "【走向我們的小康生活·決戰決勝脫貧攻堅】「決勝全面小康 決戰脫貧攻堅」系列新聞發布會平涼專場舉行"
+    )
     hunan = by_listed["「決戰決勝脫貧攻堅」湖南60餘萬名黨員幹部與貧困戶結對促脫貧"]
     assert hunan.published == "12月8日"          # the dateline 華聲在線12月8日訊
     gansu = next(h for h in seed.related if h.listed_title.startswith("甘肅省殘聯"))
@@ -73,11 +75,11 @@ def test_import_text_form_gives_21_items_and_20_links_and_is_idempotent(store, s
     assert {link["from_item_id"] for link in links} == {article["id"]}
     assert {link["depth"] for link in links} == {1}
 
-    counts = [store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("items", "links", "sightings", "runs")]
+    tables = ("items", "links", "sightings", "runs")
+    counts = [store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
     again = import_seed(store, seed_document, ZONE)
     assert again.already_imported
-    assert counts == [store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                      for t in ("items", "links", "sightings", "runs")]
+    assert counts == [store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
 
 
 def test_data_file_round_trip_gives_the_same_rows(tmp_path, seed_document):

@@ -1,0 +1,215 @@
+"""Kind ``rss``: RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 feeds, read with feedparser.
+
+Decisions:
+
+* **Bytes only, wrapped in a stream.** feedparser opens a local file when its argument names one, and it
+  tries ``open()`` even on *bytes* before treating them as data; a response body such as ``/etc/passwd``
+  would be read from disk. ``parse_feed`` therefore passes an ``io.BytesIO``, never a str, path or URL.
+* **We decode, not feedparser.** The body is decoded with ``monitor.encoding.decode_document`` (BOM, valid
+  UTF-8, HTTP charset, the XML declaration, detection; GB2312 -> GB18030, Big5 -> Big5-HKSCS), re-encoded as
+  UTF-8 with the XML declaration rewritten to say so, and given to feedparser as ``application/xml;
+  charset=utf-8``. feedparser alone reads a GB2312 or Big5 feed with no declaration as windows-1252 mojibake
+  and a ``big5`` feed holding one Big5-HKSCS character as ISO-8859-2 mojibake; the real fixtures in
+  ``../shared/fixtures/real/feeds`` are the tests.
+* **Not a feed is an error.** feedparser returns ``version == ''`` and no entries for an HTML page, a
+  maintenance page or an empty body, which would look like "no new items": that raises ``ScrapeError``
+  (``not_a_feed``) saying what the body looks like. A malformed ("bozo") feed that still has a version is
+  read, with a warning.
+* **Text fields are plain text.** feedparser does not sanitise titles (``<img onerror=...>`` survives): tags
+  are stripped, entities unescaped, whitespace and newlines collapsed; summaries are capped at 2000
+  characters.
+* **Dates.** A date with an explicit zone (``+0800``, ``Z``, ``GMT``, ``EST``...) becomes an aware UTC
+  datetime (feedparser's struct_time, else our own RFC 822 / ISO 8601 parse: acnnewswire's
+  ``13:08:54+0900`` defeats feedparser). A date with no zone (w3cn's ``2005-5-28 16:05:36``, a bare
+  ``2020-12-11``), an unknown zone name (``HKT``) or the ambiguous ``CST`` (US Central to feedparser, China
+  Standard Time to many Chinese feeds) is passed as the raw string, because feedparser would silently read
+  it as UTC or US time; the pipeline parses it in the configured time zone.
+* **Missing titles.** An entry with no title falls back to the start of its summary, then to its link
+  (``extra["title_from"]`` says which); only an entry with no title, no link and no summary is skipped. The
+  entries of v2ex's feed (one with neither title, link nor id) thus stay three distinct items.
+* ``publisher`` is the entry's ``<source>`` title (Google News names the outlet there) or None; the feed's
+  own title goes to ``extra["feed_title"]``. The " - Publisher" suffix Google News puts in titles is left in
+  place: removing it is the normaliser's job.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import feedparser
+
+from monitor.encoding import charset_from_content_type, decode_document
+from monitor.errors import ScrapeError
+from scrapers.base import Page, RawItem, register
+from scrapers.html import plain_text, resolve_link
+
+log = logging.getLogger(__name__)
+
+SUMMARY_MAX_CHARS = 2000
+TITLE_FROM_SUMMARY_CHARS = 80
+
+_XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
+_ROOT = re.compile(r"<(?![?!])([A-Za-z_][\w:.-]*)")
+# A time followed by a zone feedparser reads correctly: +0800, +08:00, Z, GMT, UT(C) and the North American
+# names. Anything else is not trusted: feedparser reads an unknown name (HKT) as UTC, and CST means US Central
+# to it but China Standard Time to many Chinese feeds.
+_ZONED = re.compile(
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\s*"
+    r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\(?(?:UTC?|GMT|EST|EDT|CDT|MST|MDT|PST|PDT|AST|ADT)\)?)\s*$",
+    re.I,
+)
+
+
+def parse_feed(body: bytes, header_charset: str | None = None,
+               base_url: str | None = None) -> tuple[feedparser.FeedParserDict, str]:
+    """feedparser's result for ``body`` decoded by ``monitor.encoding``, and the encoding that was used."""
+    text, encoding = decode_document(body, header_charset)
+    stripped = text.lstrip()
+    if stripped.startswith("<?xml"):
+        text = _XML_DECL_ENCODING.sub(r'\1"utf-8"', stripped, count=1)
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    if base_url:
+        headers["content-location"] = base_url
+    result = feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=headers)
+    return result, encoding
+
+
+def describe_non_feed(body: bytes, header_charset: str | None = None) -> str:
+    """What a body that is not a feed looks like, for error messages ("an HTML page titled '系统维护中'")."""
+    text, _ = decode_document(body, header_charset)
+    head = text.lstrip("\ufeff \t\r\n")
+    if not head:
+        return "an empty body" if not body else "a body of only whitespace"
+    lower = head[:8192].lower()
+    if any(marker in lower for marker in ("<!doctype html", "<html", "<head", "<body")):
+        match = _TITLE.search(head[:65536])
+        title = plain_text(match.group(1)) if match else ""
+        if title:
+            return f"an HTML page titled {title[:100]!r}"
+        return "an HTML page"
+    if head[0] in "{[":
+        return "JSON data"
+    if head.startswith("<"):
+        cleaned = re.sub(r"<!--.*?-->", "", head[:8192], flags=re.S)
+        match = _ROOT.search(cleaned)
+        if match:
+            root = match.group(1)
+            is_sitemap = root.split(":")[-1] in ("urlset", "sitemapindex")
+            hint = " (a sitemap: use kind sitemap)" if is_sitemap else ""
+            return f"an XML document whose root element is <{root}>{hint}"
+        return "markup with no root element"
+    snippet = " ".join(head[:60].split())
+    return f"text starting with {snippet!r}"
+
+
+def _aware_utc(struct) -> datetime | None:
+    try:
+        return datetime(*struct[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_zoned(raw: str) -> datetime | None:
+    """An RFC 822 or ISO 8601 date with an explicit offset, as UTC; None if it cannot be read."""
+    parsed: datetime | None = None
+    try:
+        parsed = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        try:
+            parsed = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
+        except ValueError:
+            return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def entry_published(entry: dict[str, Any]) -> datetime | str | None:
+    """The entry's date: an aware UTC datetime if the feed gave a zone, else the raw text (see module doc)."""
+    for key in ("published", "updated", "created"):
+        raw = entry.get(key)
+        parsed = entry.get(f"{key}_parsed")
+        raw = raw.strip() if isinstance(raw, str) else ""
+        if not raw and not parsed:
+            continue
+        if raw and not _ZONED.search(raw):
+            return raw
+        if parsed:
+            value = _aware_utc(parsed)
+            if value is not None:
+                return value
+        return _parse_zoned(raw) or raw or None
+    return None
+
+
+def _summary(entry: dict[str, Any]) -> str:
+    summary = entry.get("summary") or ""
+    if not summary:
+        for content in entry.get("content") or []:
+            if content.get("value"):
+                summary = content["value"]
+                break
+    return plain_text(summary, SUMMARY_MAX_CHARS)
+
+
+def _entry_to_item(entry: dict[str, Any], page: Page, feed_title: str, encoding: str) -> RawItem | None:
+    title = plain_text(entry.get("title"))
+    link = entry.get("link")
+    url = resolve_link(page.url, link) if isinstance(link, str) else None
+    summary = _summary(entry)
+    extra: dict[str, Any] = {"encoding": encoding}
+    if feed_title:
+        extra["feed_title"] = feed_title
+    if not title:
+        if summary:
+            title = summary if len(summary) <= TITLE_FROM_SUMMARY_CHARS else (
+                summary[: TITLE_FROM_SUMMARY_CHARS - 1].rstrip() + "…")
+            extra["title_from"] = "summary"
+        elif url:
+            title = url
+            extra["title_from"] = "link"
+        else:
+            return None
+    source = entry.get("source")
+    publisher = plain_text(source.get("title")) if isinstance(source, dict) else ""
+    author = plain_text(entry.get("author"))
+    if author:
+        extra["author"] = author
+    guid = entry.get("id")
+    return RawItem(
+        title=title,
+        url=url,
+        summary=summary or None,
+        publisher=publisher or None,
+        published=entry_published(entry),
+        guid=guid.strip() if isinstance(guid, str) and guid.strip() else None,
+        extra=extra,
+    )
+
+
+@register("rss")
+def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
+    """Items from an RSS or Atom feed (see the module docstring for the decisions)."""
+    header_charset = page.charset or charset_from_content_type(page.content_type)
+    result, encoding = parse_feed(page.body, header_charset, page.url)
+    version = result.get("version") or ""
+    if not version:
+        what = describe_non_feed(page.body, header_charset)
+        raise ScrapeError(f"not a feed: {page.url} returned {what}; check the source's url",
+                          error_class="not_a_feed")
+    if result.get("bozo"):
+        log.warning("rss: %s is not well-formed (%s); read %d entries anyway",
+                    page.url, result.get("bozo_exception"), len(result.get("entries", [])))
+    feed_title = plain_text(result.get("feed", {}).get("title"))
+    items: list[RawItem] = []
+    for entry in result.get("entries", []):
+        item = _entry_to_item(entry, page, feed_title, encoding)
+        if item is not None:
+            items.append(item)
+    return items
