@@ -28,7 +28,6 @@ TABLES = {
         "sort_desc": "published_at",
         "fts_table": "items_fts",
         "fts_pk": "id",
-        "searchmode": "escaped",
     },
     "sightings": {
         "description": "Every time a source showed an item: when, in which run, under which URL and title.",

@@ -1,0 +1,79 @@
+"""Datasette over the monitor's database, through Datasette itself: metadata, search in both scripts, CSV."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+import pytest
+from datasette.app import Datasette
+
+from db.metadata import datasette_metadata
+from db.publish import SETTINGS
+from db.store import Store
+from monitor import text
+from monitor.seeding import import_seed
+
+ZONE = text.zone("Asia/Shanghai")
+
+
+@pytest.fixture
+def seeded_database(tmp_path, seed_document):
+    path = tmp_path / "news.db"
+    store = Store(path, ZONE)
+    import_seed(store, seed_document, ZONE)
+    store.close()
+    return path
+
+
+def get(path, database, url: str):
+    """GET ``url`` from a Datasette configured as `serve` configures it (metadata, settings, mutable file)."""
+
+    async def fetch():
+        ds = Datasette([str(database)], metadata=datasette_metadata(database.stem),
+                       settings={k: int(v) if v.isdigit() else v for k, v in SETTINGS.items()})
+        return await ds.client.get(url)
+
+    return asyncio.run(fetch())
+
+
+def search_titles(database, query: str) -> set[str]:
+    response = get(None, database, f"/news/items.json?_search={query}&_shape=array&_col=title&_size=max")
+    assert response.status_code == 200, response.text
+    return {row["title"] for row in response.json()}
+
+
+def test_search_finds_rows_in_either_script_and_for_two_character_words(seeded_database):
+    simplified = search_titles(seeded_database, "脱贫")
+    traditional = search_titles(seeded_database, "脫貧")
+    assert simplified == traditional
+    assert len(simplified) >= 15
+    assert "決戰決勝脫貧攻堅要抓好三個重點" in simplified
+    assert search_titles(seeded_database, "四支队伍") == {"決戰決勝脫貧攻堅——「四支隊伍」幫什麼?"}
+    assert search_titles(seeded_database, "南召县") == {"南召縣召開決戰決勝脫貧攻堅誓師大會"}
+    assert search_titles(seeded_database, "足球") == set()
+    # A phrase: the characters must be adjacent, not merely present.
+    assert search_titles(seeded_database, "贫脱") == set()
+
+
+def test_items_table_has_descriptions_default_facets_and_newest_first(seeded_database):
+    response = get(None, seeded_database, "/news/items.json?_extra=facet_results&_shape=objects")
+    data = response.json()
+    assert response.status_code == 200
+    facets = data["facet_results"]
+    facet_names = set(facets.get("results", facets))
+    assert {"publisher", "topics", "sources"} <= facet_names
+    dates = [row["published_at"] for row in data["rows"] if row["published_at"]]
+    assert dates == sorted(dates, reverse=True)
+    html = get(None, seeded_database, "/news/items").text
+    assert "One row per distinct news item" in html
+    assert "Publication time, ISO 8601 with offset" in html
+
+
+def test_csv_export_from_the_table_page(seeded_database):
+    response = get(None, seeded_database, "/news/items.csv?_search=脱贫&_size=max")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows and all("脫貧" in row["title"] or "脫貧" in (row["summary"] or "") for row in rows)
+    assert {"title", "url", "publisher", "published_at"} <= set(rows[0])

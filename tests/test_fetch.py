@@ -1,0 +1,416 @@
+"""monitor.fetch against real local servers: limits, deadline, retries, politeness, conditional GET.
+
+Simple answers come from pytest-httpserver (single-threaded). Misbehaving servers (slow drips, endless bodies,
+slow headers) and concurrency measurements need a threaded stdlib server, ``slow_server`` below.
+"""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from werkzeug.wrappers import Response
+
+from monitor.config import HttpSettings
+from monitor.errors import FetchError
+from monitor.fetch import Fetcher, FetchResult
+
+
+def settings(**overrides) -> HttpSettings:
+    """Test defaults: no retries and no politeness delay unless a test asks for them."""
+    values = {"user_agent": "news-monitor-test/1.0", "timeout": 5.0, "max_bytes": 1_000_000, "retries": 0,
+              "per_host_delay": 0.0}
+    values.update(overrides)
+    return HttpSettings(**values)
+
+
+@pytest.fixture
+def fetcher():
+    with Fetcher(settings(), retry_backoff=0.01) as f:
+        yield f
+
+
+def fetch_error(fetcher: Fetcher, url: str, **kwargs) -> FetchError:
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(url, **kwargs)
+    return info.value
+
+
+# --- a threaded stdlib server for misbehaving answers -----------------------------------------------------
+
+
+class _SlowServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes = {}
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.hits: list[tuple[str, float]] = []
+        self.active = 0
+        self.max_active = 0
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.server_port}{path}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):   # keep test output quiet
+        pass
+
+    def do_GET(self):
+        server = self.server
+        with server.lock:
+            server.hits.append((self.path, time.monotonic()))
+            server.active += 1
+            server.max_active = max(server.max_active, server.active)
+        try:
+            server.routes[self.path](self)
+        except (BrokenPipeError, ConnectionResetError):
+            pass   # the client hung up, as the fetcher should when it gives up
+        finally:
+            with server.lock:
+                server.active -= 1
+            self.close_connection = True
+
+
+@pytest.fixture
+def slow_server():
+    server = _SlowServer()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()       # every route waits on it, so handlers end at once
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def drip(framing: str, interval: float = 0.1, count: int = 100):
+    """A 200 whose body comes a byte per interval (10 s in all): never idle long enough for a read timeout."""
+
+    def route(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain")
+        if framing == "length":
+            handler.send_header("Content-Length", str(count))
+        elif framing == "chunked":
+            handler.send_header("Transfer-Encoding", "chunked")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        for _ in range(count):
+            if handler.server.stop.wait(interval):
+                return
+            handler.wfile.write(b"1\r\nx\r\n" if framing == "chunked" else b"x")
+
+    return route
+
+
+def endless(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/octet-stream")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    block = b"y" * 65536
+    while not handler.server.stop.is_set():
+        handler.wfile.write(block)
+
+
+def slow_headers(handler):
+    """Status line at once, then a header one byte per 0.1 s: the deadline must cover the headers too."""
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    for _ in range(100):
+        if handler.server.stop.wait(0.1):
+            return
+        handler.wfile.write(b"z")
+
+
+def sleep_then_answer(seconds: float):
+    def route(handler):
+        if handler.server.stop.wait(seconds):
+            return
+        body = b"late"
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return route
+
+
+# --- success, headers, conditional GET, encodings ---------------------------------------------------------
+
+
+def test_200_returns_body_and_headers(httpserver, fetcher):
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        b"<rss/>", headers={"ETag": '"v1"', "Last-Modified": "Tue, 15 Dec 2020 08:00:00 GMT",
+                                    "Content-Type": 'text/xml; charset="GB2312"'})
+    result = fetcher.fetch(httpserver.url_for("/feed.xml"))
+
+    assert isinstance(result, FetchResult)
+    assert result.status == 200 and not result.not_modified
+    assert result.body == b"<rss/>"
+    assert result.url == httpserver.url_for("/feed.xml")
+    assert result.content_type == 'text/xml; charset="GB2312"'
+    assert result.charset == "gb2312"
+    assert result.etag == '"v1"'
+    assert result.last_modified == "Tue, 15 Dec 2020 08:00:00 GMT"
+    assert 0 <= result.elapsed < 5
+    request = httpserver.log[0][0]
+    assert request.headers["User-Agent"] == "news-monitor-test/1.0"
+    assert request.headers["Accept-Encoding"] == "gzip, deflate"
+    assert "If-None-Match" not in request.headers
+
+
+def test_content_type_without_charset(httpserver, fetcher):
+    httpserver.expect_request("/page").respond_with_data(b"<html/>", content_type="text/html")
+    result = fetcher.fetch(httpserver.url_for("/page"))
+    assert result.content_type == "text/html"
+    assert result.charset is None   # not requests' ISO-8859-1 guess: the scrapers sniff the bytes
+
+
+def test_conditional_get_304_is_not_modified(httpserver, fetcher):
+    httpserver.expect_request("/feed.xml").respond_with_data(b"", status=304)
+    result = fetcher.fetch(httpserver.url_for("/feed.xml"), etag='"v1"',
+                           last_modified="Tue, 15 Dec 2020 08:00:00 GMT")
+
+    assert result.status == 304 and result.not_modified
+    assert result.body == b""
+    # The server sent no validators with its 304: the ones we sent are still current.
+    assert result.etag == '"v1"'
+    assert result.last_modified == "Tue, 15 Dec 2020 08:00:00 GMT"
+    request = httpserver.log[0][0]
+    assert request.headers["If-None-Match"] == '"v1"'
+    assert request.headers["If-Modified-Since"] == "Tue, 15 Dec 2020 08:00:00 GMT"
+
+
+@pytest.mark.parametrize("encoding, compress", [("gzip", gzip.compress), ("deflate", zlib.compress)])
+def test_compressed_body_is_decompressed(httpserver, fetcher, encoding, compress):
+    text = "脱贫攻坚 乡村振兴 ".encode() * 500
+    httpserver.expect_request("/page").respond_with_data(
+        compress(text), headers={"Content-Encoding": encoding, "Content-Type": "text/html; charset=utf-8"})
+    result = fetcher.fetch(httpserver.url_for("/page"))
+    assert result.body == text
+    assert result.charset == "utf-8"
+
+
+def test_redirect_is_followed_and_final_url_reported(httpserver, fetcher):
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data(b"moved here")
+    result = fetcher.fetch(httpserver.url_for("/old"))
+    assert result.body == b"moved here"
+    assert result.url == httpserver.url_for("/new")
+
+
+# --- size limit -------------------------------------------------------------------------------------------
+
+
+def test_body_over_max_bytes_is_too_large(httpserver, fetcher):
+    httpserver.expect_request("/big").respond_with_data(b"a" * 1_000_000)
+    error = fetch_error(fetcher, httpserver.url_for("/big"), settings=settings(max_bytes=1000))
+    assert error.error_class == "too_large"
+    assert "1000 bytes" in str(error) and "http.max_bytes" in str(error)
+    assert error.url == httpserver.url_for("/big")
+
+
+def test_body_of_exactly_max_bytes_is_accepted(httpserver, fetcher):
+    httpserver.expect_request("/exact").respond_with_data(b"a" * 1000)
+    assert len(fetcher.fetch(httpserver.url_for("/exact"), settings=settings(max_bytes=1000)).body) == 1000
+
+
+def test_decompressed_bytes_are_counted(httpserver, fetcher):
+    """A 5 MB gzip bomb is a few KB on the wire: the limit applies to what it inflates to."""
+    bomb = gzip.compress(b"\0" * 5_000_000)
+    assert len(bomb) < 100_000
+    httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip"})
+    error = fetch_error(fetcher, httpserver.url_for("/bomb"), settings=settings(max_bytes=100_000))
+    assert error.error_class == "too_large"
+
+
+def test_endless_body_is_cut_at_max_bytes(slow_server, fetcher):
+    slow_server.routes["/endless"] = endless
+    started = time.monotonic()
+    error = fetch_error(fetcher, slow_server.url("/endless"), settings=settings(max_bytes=200_000))
+    assert error.error_class == "too_large"
+    assert time.monotonic() - started < 3
+
+
+# --- deadline ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("framing", ["close", "length", "chunked"])
+def test_slow_drip_body_is_cut_at_the_deadline(slow_server, fetcher, framing):
+    """requests' timeout never fires on a drip; the total deadline must, whatever the body framing."""
+    slow_server.routes["/drip"] = drip(framing)
+    started = time.monotonic()
+    error = fetch_error(fetcher, slow_server.url("/drip"), settings=settings(timeout=0.8, retries=2))
+    took = time.monotonic() - started
+    assert error.error_class == "timeout"
+    assert "0.8 s" in str(error) and "http.timeout" in str(error)
+    assert 0.7 < took < 2.0
+    assert len(slow_server.hits) == 1   # the deadline is spent: no time left to retry
+
+
+class _CustomAdapter(HTTPAdapter):
+    """Stands for a caller's own adapter (a mock, a proxy setup): the fetcher must keep it and still cut."""
+
+
+@pytest.mark.parametrize("adapter", [None, HTTPAdapter, _CustomAdapter])
+def test_deadline_holds_with_a_callers_session(slow_server, adapter):
+    session = requests.Session()
+    if adapter is not None:
+        session.mount("http://", adapter())
+    slow_server.routes["/drip"] = drip("close")
+    with Fetcher(settings(timeout=0.8), session=session) as fetcher:
+        started = time.monotonic()
+        error = fetch_error(fetcher, slow_server.url("/drip"))
+    assert error.error_class == "timeout"
+    assert time.monotonic() - started < 2.0
+    if adapter is _CustomAdapter:
+        assert type(session.adapters["http://"]) is _CustomAdapter
+    session.close()
+
+
+def test_slow_headers_are_cut_at_the_deadline(slow_server, fetcher):
+    slow_server.routes["/slow-headers"] = slow_headers
+    started = time.monotonic()
+    error = fetch_error(fetcher, slow_server.url("/slow-headers"), settings=settings(timeout=0.8))
+    assert error.error_class == "timeout"
+    assert time.monotonic() - started < 2.0
+
+
+def test_server_slower_than_timeout_times_out(slow_server, fetcher):
+    slow_server.routes["/sleepy"] = sleep_then_answer(5)
+    started = time.monotonic()
+    error = fetch_error(fetcher, slow_server.url("/sleepy"), settings=settings(timeout=0.8))
+    assert error.error_class == "timeout"
+    assert time.monotonic() - started < 2.0
+
+
+# --- HTTP errors and retries ------------------------------------------------------------------------------
+
+
+def test_500_is_retried_then_reported(httpserver, fetcher):
+    httpserver.expect_request("/flaky").respond_with_data("boom", status=500)
+    error = fetch_error(fetcher, httpserver.url_for("/flaky"), settings=settings(retries=2))
+    assert error.error_class == "http_500" and error.http_status == 500
+    assert "server error (500)" in str(error) and "3 attempts" in str(error)
+    assert len(httpserver.log) == 3
+
+
+def test_404_is_not_retried(httpserver, fetcher):
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    error = fetch_error(fetcher, httpserver.url_for("/gone"), settings=settings(retries=2))
+    assert error.error_class == "http_404" and error.http_status == 404
+    assert "not found (404)" in str(error) and "check the source's url" in str(error)
+    assert len(httpserver.log) == 1
+
+
+def test_403_is_not_retried(httpserver, fetcher):
+    httpserver.expect_request("/private").respond_with_data("no", status=403)
+    error = fetch_error(fetcher, httpserver.url_for("/private"), settings=settings(retries=2))
+    assert error.error_class == "http_403"
+    assert "access forbidden (403)" in str(error)
+    assert len(httpserver.log) == 1
+
+
+def test_429_is_retried(httpserver, fetcher):
+    httpserver.expect_oneshot_request("/busy").respond_with_data("slow down", status=429)
+    httpserver.expect_request("/busy").respond_with_data(b"ok now")
+    result = fetcher.fetch(httpserver.url_for("/busy"), settings=settings(retries=2))
+    assert result.body == b"ok now"
+    assert len(httpserver.log) == 2
+
+
+def test_retries_stay_within_the_deadline(httpserver):
+    """Backoff is capped by the time left: retries=10 with 0.3 s backoff cannot outlast timeout=1 s."""
+    httpserver.expect_request("/flaky").respond_with_data("boom", status=503)
+    with Fetcher(settings(), retry_backoff=0.3) as fetcher:
+        started = time.monotonic()
+        error = fetch_error(fetcher, httpserver.url_for("/flaky"), settings=settings(retries=10, timeout=1.0))
+    assert error.error_class == "http_503"
+    assert time.monotonic() - started < 1.5
+    assert 2 <= len(httpserver.log) < 11
+
+
+def test_connection_refused(fetcher):
+    with socket.socket() as probe:   # a port that was free a moment ago and has no listener now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    error = fetch_error(fetcher, f"http://127.0.0.1:{port}/feed", settings=settings(retries=1))
+    assert error.error_class == "connection"
+    assert "cannot reach 127.0.0.1: connection refused" in str(error)
+    assert "check the URL or your network" in str(error)
+
+
+def test_redirect_loop(httpserver, fetcher):
+    httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    error = fetch_error(fetcher, httpserver.url_for("/loop"), settings=settings(retries=2))
+    assert error.error_class == "redirect_loop"
+    assert len(httpserver.log) <= 7   # 5 redirects followed at most, and not retried
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/feed.xml", "file:///etc/passwd", "javascript:alert(1)",
+                                 "example.org/feed.xml", "http:///nohost", "http://example.org:port/"])
+def test_bad_url(fetcher, url):
+    error = fetch_error(fetcher, url)
+    assert error.error_class == "bad_url"
+    assert url in str(error)
+
+
+# --- politeness -------------------------------------------------------------------------------------------
+
+
+def test_per_host_delay_spaces_requests(httpserver):
+    arrivals: list[float] = []
+
+    def record(request):
+        arrivals.append(time.monotonic())
+        return Response(b"ok")
+
+    httpserver.expect_request("/polite").respond_with_handler(record)
+    with Fetcher(settings(per_host_delay=0.3)) as fetcher:
+        fetcher.fetch(httpserver.url_for("/polite"))
+        fetcher.fetch(httpserver.url_for("/polite"))
+    assert len(arrivals) == 2
+    # Measured at the server: a new connection's setup on the first request may shave a few ms off the gap.
+    assert arrivals[1] - arrivals[0] >= 0.28
+
+
+def test_one_request_at_a_time_per_host(slow_server):
+    slow_server.routes["/slow"] = sleep_then_answer(0.3)
+    with Fetcher(settings()) as fetcher:
+        threads = [threading.Thread(target=fetcher.fetch, args=(slow_server.url("/slow"),)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=5)
+    assert len(slow_server.hits) == 2
+    assert slow_server.max_active == 1
+
+
+def test_different_hosts_run_in_parallel(slow_server):
+    if "127.0.0.1" not in {info[4][0] for info in socket.getaddrinfo("localhost", None)}:
+        pytest.skip("localhost does not resolve to 127.0.0.1 here")
+    slow_server.routes["/slow"] = sleep_then_answer(0.4)
+    with Fetcher(settings(per_host_delay=5.0)) as fetcher:
+        threads = [threading.Thread(target=fetcher.fetch, args=(slow_server.url("/slow", host),))
+                   for host in ("127.0.0.1", "localhost")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=5)
+    assert len(slow_server.hits) == 2
+    assert slow_server.max_active == 2
