@@ -125,7 +125,7 @@ def cmd_seed(config: Config, args) -> int:
     try:
         for path in args.files:
             try:
-                result = import_seed(store, path, store.zone)
+                result = import_seed(store, path, store.zone, config.topics)
             except SeedError as error:
                 print(f"error: {error}", file=sys.stderr)
                 status = EXIT_FAILED

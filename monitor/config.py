@@ -273,8 +273,8 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
     urls = tuple(reader.url(u, f"{path}.urls[{i}]") for i, u in enumerate(listed))
     if not url and not urls:
         raise reader.fail(f"{path}.url", f"source {name!r} needs a url (or urls)")
-    every = reader.converted(parse_duration, raw["every"], f"{path}.every") if "every" in raw else None
-    cron = reader.string(raw["cron"], f"{path}.cron") if "cron" in raw else None
+    every = reader.converted(parse_duration, raw["every"], f"{path}.every") if raw.get("every") is not None else None
+    cron = reader.string(raw["cron"], f"{path}.cron") if raw.get("cron") is not None else None
     if (every is None) == (cron is None):
         raise reader.fail(
             path, f"source {name!r} needs exactly one of 'every' (e.g. 15m) or 'cron' (e.g. '*/15 * * * *')"

@@ -11,7 +11,8 @@ from pathlib import Path
 from db.store import Store
 from monitor import text
 from monitor.errors import SeedError
-from monitor.normalise import normalise
+from monitor.normalise import apply_topics, normalise
+from monitor.topics import TopicRule
 from scrapers.base import RawItem
 from scrapers.seed import SeedHeadline, SeedList, parse_seed_data, parse_seed_text
 
@@ -48,8 +49,8 @@ def read_seed_file(path: Path) -> tuple[SeedList, str | None, bytes]:
     return parse_seed_text(content, name=str(path)), None, body
 
 
-def import_seed(store: Store, path: Path, zone: tzinfo) -> SeedImport:
-    """Import one seed file; a file already imported (same bytes) changes nothing."""
+def import_seed(store: Store, path: Path, zone: tzinfo, rules: tuple[TopicRule, ...] = ()) -> SeedImport:
+    """Import one seed file, labelling its items with the topics they match; the same bytes twice change nothing."""
     seed, data_zone, body = read_seed_file(path)
     digest = hashlib.sha256(body).hexdigest()
     if store.seed_imported(digest):
@@ -61,6 +62,8 @@ def import_seed(store: Store, path: Path, zone: tzinfo) -> SeedImport:
         raise SeedError(f"{path}: the seed article has no title")
     reference = text.parse_date(seed.article.published, zone) if seed.article.published else None
     related = [item for h in seed.related if (item := _to_item(h, zone, reference=reference)) is not None]
+    for item in (article, *related):
+        apply_topics(item, rules)
     run_id = store.start_run(SEED_SOURCE)
     try:
         saved = store.save_items([article, *related], source=SEED_SOURCE, run_id=run_id)

@@ -58,7 +58,7 @@ class Monitor:
 
     def import_configured_seeds(self) -> None:
         for path in self.config.seeds:
-            result = import_seed(self.store, path, self.zone)
+            result = import_seed(self.store, path, self.zone, self.config.topics)
             if not result.already_imported:
                 log.info("seed %s imported: %d items, %d new, %d links", path, result.items_seen,
                          result.items_new, result.links_new)
