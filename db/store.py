@@ -142,7 +142,8 @@ class Store:
     # --- conditional GET state ---------------------------------------------------------------------------
 
     def http_cache(self, url: str) -> tuple[str | None, str | None]:
-        row = self.conn.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)).fetchone()
+        with self._lock:   # the connection is shared by the scheduler's threads: reads take the lock too
+            row = self.conn.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)).fetchone()
         return (row["etag"], row["last_modified"]) if row else (None, None)
 
     def remember_http_cache(self, url: str, etag: str | None, last_modified: str | None) -> None:
@@ -157,7 +158,8 @@ class Store:
     # --- seed imports ------------------------------------------------------------------------------------
 
     def seed_imported(self, sha256: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM seed_imports WHERE sha256 = ?", (sha256,)).fetchone() is not None
+        with self._lock:
+            return self.conn.execute("SELECT 1 FROM seed_imports WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
     def record_seed_import(self, sha256: str, path: str, items: int, run_id: int) -> None:
         with self._lock, self.conn:

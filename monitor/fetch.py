@@ -35,6 +35,7 @@ from urllib3.poolmanager import ProxyManager
 
 from monitor.config import HttpSettings
 from monitor.errors import FetchError
+from scrapers.base import Page
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ class FetchResult:
     last_modified: str | None
     not_modified: bool         # True when the server answered 304 to our conditional GET
     elapsed: float             # seconds, from the first attempt to the end of the body
+
+    def as_page(self) -> Page:
+        """What a scraper reads: the bytes, the final URL and the declared charset."""
+        return Page(url=self.url, body=self.body, content_type=self.content_type, charset=self.charset)
 
 
 # --- the deadline watchdog --------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from monitor.config import Config, SourceConfig
 from monitor.errors import FetchError, ScrapeError
 from monitor.fetch import Fetcher
 from monitor.normalise import Item, apply_topics, normalise
-from scrapers import Page, get_scraper
+from scrapers import get_scraper
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,7 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
             if response.not_modified:
                 continue
             fetched_any = True
-            page = Page(url=response.url, body=response.body, content_type=response.content_type,
-                        charset=response.charset)
-            raw_items = scrape(page, {"select": dict(source.select)})
+            raw_items = scrape(response.as_page(), {"select": dict(source.select)})
             items = _prepare(raw_items, zone, rules, keep_unmatched=not source.topics)
             saved = store.save_items(items, source=source.name, run_id=run_id)
             result.items_seen += saved.seen

@@ -541,22 +541,15 @@ def _parse_string(text: str, tz: tzinfo, reference: datetime) -> datetime | None
             return _build(year, month, day, hour, minute, second, fraction, _offset(offset, tz))
         except ValueError:
             continue
-    for m in _MONTH_DAY.finditer(text):
-        month, day, hour, minute, second, _fraction = m.groups()
-        try:
-            result = _infer_year(month, day, hour, minute, second, tz, reference)
-        except ValueError:
-            continue
-        if result is not None:
-            return result
-    for m in _DASH_MONTH_DAY.finditer(text):
-        month, day, hour, minute, second = m.groups()
-        try:
-            result = _infer_year(month, day, hour, minute, second, tz, reference)
-        except ValueError:
-            continue
-        if result is not None:
-            return result
+    for pattern in (_MONTH_DAY, _DASH_MONTH_DAY):
+        for m in pattern.finditer(text):
+            month, day, hour, minute, second = m.groups()[:5]   # _MONTH_DAY also captures a fraction
+            try:
+                result = _infer_year(month, day, hour, minute, second, tz, reference)
+            except ValueError:
+                continue
+            if result is not None:
+                return result
     m = _RELATIVE.search(text)
     if m:
         amount, unit = int(m.group(1)), m.group(2)

@@ -1,10 +1,14 @@
-"""Small helpers shared by the tests (writing config files)."""
+"""Small helpers shared by the tests: writing config files, fetching a page with the real client."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
+
+from monitor.config import HttpSettings
+from monitor.fetch import Fetcher
+from scrapers.base import Page
 
 
 def write_config(directory: Path, sources: list[dict], **overrides) -> Path:
@@ -20,3 +24,10 @@ def write_config(directory: Path, sources: list[dict], **overrides) -> Path:
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def fetch_page(url: str) -> Page:
+    """Fetch with the project's own client, as the pipeline does (private addresses allowed for 127.0.0.1)."""
+    settings = HttpSettings(timeout=5.0, retries=0, per_host_delay=0.0, allow_private_networks=True)
+    with Fetcher(settings) as fetcher:
+        return fetcher.fetch(url).as_page()

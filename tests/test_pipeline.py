@@ -211,3 +211,20 @@ def test_database_path_is_relative_to_the_config_file(tmp_path, monkeypatch):
     monitor = Monitor.open(load_config(config))
     monitor.close()
     assert (tmp_path / "news.db").exists()
+
+
+def test_real_people_com_cn_page_with_a_lying_charset_header(httpserver, monitor_for, real_fixture):
+    """people.com.cn: UTF-8 bytes, `<meta charset=GB2312>`, and here a server that says GB2312 as well."""
+    page = real_fixture("html/people_article_utf8_meta_gb2312_related_news.html")
+    httpserver.expect_request("/n1/2019/0615/c1013-31160361.html").respond_with_data(
+        page, content_type="text/html; charset=GB2312")
+    monitor = monitor_for([{
+        "name": "people-related", "kind": "html", "every": "1h",
+        "url": httpserver.url_for("/n1/2019/0615/c1013-31160361.html"),
+        "select": {"item": "#rwb_xgxw li"},
+    }])
+    (result,) = monitor.run_once()
+    assert (result.status, result.items_new) == ("ok", 4)
+    stored = {r["title"]: r["url"] for r in rows(monitor, "SELECT title, url FROM items")}
+    assert stored["一家人乘车赴跨国婚礼 丢了嫁妆多亏铁警找回"] == "http://sn.people.com.cn/n2/2019/0215/c378296-32641594.html"
+    assert "素洁高雅 花之君子——历代文人“兰花图”简评" in stored

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import HttpSettings
 from monitor.encoding import charset_from_content_type
 from monitor.errors import ScrapeError
-from monitor.fetch import Fetcher
 from scrapers import get_scraper
 from scrapers.base import Page, RawItem
 from scrapers.html import element_text, join_url, plain_text, resolve_link, scrape_html
+from tests.helpers import fetch_page
 
 GBK_LIST = Path(__file__).resolve().parent / "fixtures" / "gbk_list.html"
 GBK_SELECT = {"item": "ul.news-list > li", "title": "a", "link": "a@href", "summary": "p.desc",
@@ -314,13 +313,6 @@ def test_join_url_follows_rfc3986(reference):
 
 # --- through a local HTTP server ----------------------------------------------------------------------------
 
-def fetch_page(url: str) -> Page:
-    """Fetch with the project's own client, as the pipeline does (private addresses allowed for 127.0.0.1)."""
-    settings = HttpSettings(timeout=5.0, retries=0, per_host_delay=0.0, allow_private_networks=True)
-    with Fetcher(settings) as fetcher:
-        response = fetcher.fetch(url)
-    return Page(url=response.url, body=response.body, content_type=response.content_type,
-                charset=response.charset)
 
 
 @pytest.mark.parametrize("content_type",

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import HttpSettings
 from monitor.encoding import charset_from_content_type
 from monitor.errors import ScrapeError
-from monitor.fetch import Fetcher
 from scrapers import get_scraper
 from scrapers.base import Page, RawItem
 from scrapers.rss import describe_non_feed, entry_published, parse_feed, scrape_rss
+from tests.helpers import fetch_page
 
 REAL_FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
 
@@ -383,13 +382,6 @@ def test_entry_published(entry, expected):
 
 # --- through a local HTTP server ----------------------------------------------------------------------------
 
-def fetch_page(url: str) -> Page:
-    """Fetch with the project's own client, as the pipeline does (private addresses allowed for 127.0.0.1)."""
-    settings = HttpSettings(timeout=5.0, retries=0, per_host_delay=0.0, allow_private_networks=True)
-    with Fetcher(settings) as fetcher:
-        response = fetcher.fetch(url)
-    return Page(url=response.url, body=response.body, content_type=response.content_type,
-                charset=response.charset)
 
 
 def test_gb2312_feed_fetched_over_http(httpserver, real_fixture):
