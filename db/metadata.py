@@ -87,11 +87,15 @@ TABLES = {
 }
 
 
+# Canned queries (Datasette "queries"): name -> {"title", "description", "sql"}; one block per concern.
+QUERIES: dict[str, dict] = {}
+
+
 def datasette_metadata(database_name: str) -> dict:
     """Metadata for ``datasette serve --metadata``; ``database_name`` is the file name without .db."""
     return {
         "title": "news-monitor",
         "description": "A de-duplicated corpus of news headlines on the configured topics. "
                        "Search finds traditional and simplified script alike.",
-        "databases": {database_name: {"tables": TABLES}},
+        "databases": {database_name: {"tables": TABLES, "queries": QUERIES}},
     }

@@ -140,7 +140,19 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2_source_health(db: sqlite_utils.Database) -> None:
+    """Source health beyond the foundation: error classes, backoff, stale flags (the fetching issue)."""
+
+
+def _v3_identity(db: sqlite_utils.Database) -> None:
+    """Near-duplicate stories and title history (the identity issue)."""
+
+
+def _v4_related(db: sqlite_utils.Database) -> None:
+    """Article pages fetched by the related-headlines spider (the related-blocks issue)."""
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

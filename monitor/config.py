@@ -30,6 +30,8 @@ class HttpSettings:
     max_bytes: int = 10 * 1024 * 1024
     retries: int = 2
     per_host_delay: float = 1.0      # seconds between two requests to the same host
+    per_host_concurrency: int = 1    # requests in flight at once to one host
+    respect_robots: bool = True      # obey robots.txt (a robots.txt that cannot be fetched allows all)
     allow_private_networks: bool = False
 
 
@@ -47,6 +49,12 @@ class SourceConfig:
     enabled: bool = True
     http: HttpSettings = field(default_factory=HttpSettings)
     select: dict[str, str] = field(default_factory=dict)
+    max_items: int = 500             # items kept from one run (the rest are dropped, with a warning)
+    follow: str | None = None        # "related": also fetch each item's page and follow its related block
+    max_depth: int = 2               # related / follow: start pages are depth 0
+    max_pages: int = 50              # pages fetched per run beyond the start URLs (related pages, child sitemaps)
+    allowed_domains: tuple[str, ...] = ()   # related / follow: default, the domains of the start pages
+    revisit_after: float = 7 * 86400 # related / follow: a page fetched more recently is not fetched again
 
     @property
     def start_urls(self) -> tuple[str, ...]:
@@ -76,6 +84,7 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     sources: tuple[SourceConfig, ...] = ()
     datasette: DatasetteSettings = field(default_factory=DatasetteSettings)
+    workers: int = 8                 # sources scraped at the same time by the service
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -210,9 +219,11 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-_TOP_KEYS = ["database", "timezone", "seeds", "topics", "http", "sources", "datasette"]
+_TOP_KEYS = ["database", "timezone", "seeds", "topics", "http", "sources", "datasette", "workers"]
 _HTTP_KEYS = [f.name for f in fields(HttpSettings)]
-_SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select"]
+_SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select", "max_items",
+                "follow", "max_depth", "max_pages", "allowed_domains", "revisit_after"]
+FOLLOW_MODES = ("related",)
 
 
 def _read_http(reader: _Reader, value: Any, path: str, base: HttpSettings) -> HttpSettings:
@@ -230,7 +241,9 @@ def _read_http(reader: _Reader, value: Any, path: str, base: HttpSettings) -> Ht
             changes[key] = reader.converted(parse_size, item, key_path)
         elif key == "retries":
             changes[key] = reader.integer(item, key_path)
-        elif key == "allow_private_networks":
+        elif key == "per_host_concurrency":
+            changes[key] = reader.integer(item, key_path, minimum=1)
+        elif key in ("allow_private_networks", "respect_robots"):
             changes[key] = reader.boolean(item, key_path)
     return replace(base, **changes)
 
@@ -271,7 +284,7 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
     url = reader.url(raw["url"], f"{path}.url") if raw.get("url") is not None else None
     listed = reader.strings(raw.get("urls"), f"{path}.urls")
     urls = tuple(reader.url(u, f"{path}.urls[{i}]") for i, u in enumerate(listed))
-    if not url and not urls:
+    if not url and not urls and kind.needs_url:
         raise reader.fail(f"{path}.url", f"source {name!r} needs a url (or urls)")
     every = reader.converted(parse_duration, raw["every"], f"{path}.every") if raw.get("every") is not None else None
     cron = reader.string(raw["cron"], f"{path}.cron") if raw.get("cron") is not None else None
@@ -301,6 +314,9 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
         select = {key: reader.string(item, f"{path}.select.{key}") for key, item in select_raw.items()}
     for key in sorted(kind.required_select - set(select)):
         raise reader.fail(f"{path}.select.{key}", f"required for kind {kind_name!r}")
+    follow = reader.string(raw["follow"], f"{path}.follow") if raw.get("follow") is not None else None
+    if follow is not None and follow not in FOLLOW_MODES:
+        raise reader.fail(f"{path}.follow", f"expected one of {', '.join(FOLLOW_MODES)}, got {follow!r}")
     return SourceConfig(
         name=name,
         kind=kind_name,
@@ -312,6 +328,14 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
         enabled=reader.boolean(raw["enabled"], f"{path}.enabled") if "enabled" in raw else True,
         http=_read_http(reader, raw["http"], f"{path}.http", http) if "http" in raw else http,
         select=select,
+        max_items=reader.integer(raw["max_items"], f"{path}.max_items", minimum=1) if "max_items" in raw else 500,
+        follow=follow,
+        max_depth=reader.integer(raw["max_depth"], f"{path}.max_depth") if "max_depth" in raw else 2,
+        max_pages=reader.integer(raw["max_pages"], f"{path}.max_pages") if "max_pages" in raw else 50,
+        allowed_domains=tuple(d.lower().lstrip(".") for d in reader.strings(raw.get("allowed_domains"),
+                                                                             f"{path}.allowed_domains")),
+        revisit_after=reader.converted(parse_duration, raw["revisit_after"], f"{path}.revisit_after")
+        if "revisit_after" in raw else 7 * 86400,
     )
 
 
@@ -366,7 +390,9 @@ def parse_config(data: Any, file: Path) -> Config:
             host=reader.string(ds.get("host", datasette.host), "datasette.host"),
             port=reader.integer(ds.get("port", datasette.port), "datasette.port", minimum=1),
         )
+    workers = reader.integer(raw["workers"], "workers", minimum=1) if "workers" in raw else 8
     return Config(
+        workers=workers,
         path=file,
         database=database,
         timezone=timezone,

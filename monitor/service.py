@@ -33,9 +33,6 @@ from monitor.seeding import import_seed
 
 log = logging.getLogger(__name__)
 
-MAX_WORKERS = 8
-
-
 @dataclass
 class Monitor:
     """What a scheduled job needs: the config, the one store (writer) and the one fetcher."""
@@ -87,7 +84,7 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
     """A scheduler with one job per enabled source; interval sources first run at start-up."""
     enabled = [s for s in monitor.config.sources if s.enabled]
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(enabled))))},
+        executors={"default": ThreadPoolExecutor(max_workers=max(1, min(monitor.config.workers, len(enabled))))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone=monitor.zone,
     )

@@ -52,12 +52,17 @@ class Kind:
     scrape: Callable[[Page, dict[str, Any]], list[RawItem]]
     select_fields: frozenset[str] = frozenset()    # empty: the kind takes no `select:` mapping
     required_select: frozenset[str] = frozenset()
+    needs_url: bool = True                         # False: a source of this kind may start without url/urls
+    # More URLs of the same source to fetch in this run (a sitemap index's children, further pages);
+    # the pipeline fetches them, capped by the source's max_pages, each URL at most once per run.
+    discover: Callable[[Page, dict[str, Any]], list[str]] | None = None
 
 
 _REGISTRY: dict[str, Kind] = {}
 
 
-def register(kind: str, *, select_fields: tuple[str, ...] = (), required_select: tuple[str, ...] = ()):
+def register(kind: str, *, select_fields: tuple[str, ...] = (), required_select: tuple[str, ...] = (),
+             needs_url: bool = True, discover: Callable[[Page, dict[str, Any]], list[str]] | None = None):
     """Register a scraper function under ``kind`` (the ``kind:`` value in config.yaml).
 
     ``select_fields`` names the keys a source of this kind may give under ``select:``; config validation uses it,
@@ -67,7 +72,7 @@ def register(kind: str, *, select_fields: tuple[str, ...] = (), required_select:
     def decorator(func):
         if kind in _REGISTRY and _REGISTRY[kind].scrape is not func:
             raise ValueError(f"scraper kind {kind!r} is registered twice")
-        _REGISTRY[kind] = Kind(kind, func, frozenset(select_fields), frozenset(required_select))
+        _REGISTRY[kind] = Kind(kind, func, frozenset(select_fields), frozenset(required_select), needs_url, discover)
         return func
 
     return decorator
