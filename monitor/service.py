@@ -9,6 +9,7 @@ finished (each batch is one transaction) before the store is closed.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import signal
 import tempfile
@@ -61,8 +62,10 @@ class Monitor:
                          result.items_new, result.links_new)
 
     def run_once(self, names: list[str] | None = None) -> list[RunResult]:
+        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite)."""
         sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
-        return [self.run(source) for source in sources]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers)) as pool:
+            return list(pool.map(self.run, sources))
 
     def run(self, source: SourceConfig) -> RunResult:
         return run_source(source, config=self.config, store=self.store, fetcher=self.fetcher, zone=self.zone)
