@@ -66,6 +66,11 @@ TABLES = {
             "consecutive_failures": "Failed runs in a row (0 after any success)",
             "items_found": "New items this source has added in all",
             "next_run_at": "When the running service will next scrape it",
+            "flags": "failing (3+ failures in a row), selectors_broken (selectors suddenly match nothing), "
+                     "stale (nothing new for much longer than usual)",
+            "last_error_class": "Class of the last error: timeout, http_429, too_large, not_a_feed, robots, ...",
+            "backoff_until": "Set while a failing source's runs are pushed out (doubling, at most a day)",
+            "last_new_at": "Start of the last run that found new items",
         },
     },
     "item_topics": {
@@ -89,6 +94,18 @@ TABLES = {
 
 # Canned queries (Datasette "queries"): name -> {"title", "description", "sql"}; one block per concern.
 QUERIES: dict[str, dict] = {}
+
+# --- source health (monitor/health.py) ---
+QUERIES["sources_needing_attention"] = {
+    "title": "Sources needing attention",
+    "description": "Sources that are failing, backed off, whose selectors broke, or that went quiet; "
+                   "the last error says what to do.",
+    "sql": """SELECT name, kind, flags, consecutive_failures, last_error_class, last_error, last_success_at,
+       last_new_at, backoff_until, next_run_at
+FROM sources
+WHERE in_config = 1 AND (flags != '' OR consecutive_failures > 0)
+ORDER BY consecutive_failures DESC, name""",
+}
 
 
 def datasette_metadata(database_name: str) -> dict:

@@ -142,6 +142,11 @@ def _v1(db: sqlite_utils.Database) -> None:
 
 def _v2_source_health(db: sqlite_utils.Database) -> None:
     """Source health beyond the foundation: error classes, backoff, stale flags (the fetching issue)."""
+    sources = db["sources"]
+    sources.add_column("last_error_class", str)
+    sources.add_column("last_new_at", str)          # start of the last run that found new items
+    sources.add_column("flags", str, not_null_default="")  # failing, selectors_broken, stale (monitor/health.py)
+    sources.add_column("backoff_until", str)        # set while a failing source's runs are pushed out
 
 
 def _v3_identity(db: sqlite_utils.Database) -> None:

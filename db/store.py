@@ -29,6 +29,7 @@ import sqlite_utils
 from db.schema import migrate
 from db.search import register_search_tokenizer
 from monitor import text
+from monitor.health import health_flags
 from monitor.normalise import Item
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,13 @@ class Store:
                 (text.iso(when.astimezone(self.zone)) if when else None, source),
             )
 
+    def set_backoff(self, source: str, until: datetime | None) -> None:
+        with self._lock, self.conn:
+            self.conn.execute(
+                "UPDATE sources SET backoff_until = ? WHERE name = ?",
+                (text.iso(until.astimezone(self.zone)) if until else None, source),
+            )
+
     def start_run(self, source: str) -> int:
         with self._lock, self.conn:
             cursor = self.conn.execute(
@@ -105,8 +113,11 @@ class Store:
 
     def finish_run(self, run_id: int, *, status: str, items_seen: int = 0, items_new: int = 0,
                    http_status: int | None = None, error: str | None = None, error_class: str | None = None,
-                   encoding: str | None = None) -> None:
-        """Close a run and update its source's health (failures counted, reset by any success)."""
+                   encoding: str | None = None) -> int:
+        """Close a run and update its source's health; returns the source's consecutive failures now.
+
+        Failures are counted and reset by any success; the flags of ``monitor.health`` are recomputed.
+        """
         finished = self.now()
         with self._lock, self.conn:
             row = self.conn.execute("SELECT source, started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -119,16 +130,34 @@ class Store:
             )
             if status == "error":
                 self.conn.execute(
-                    """UPDATE sources SET last_run_at=?, last_status=?, last_error=?,
+                    """UPDATE sources SET last_run_at=?, last_status=?, last_error=?, last_error_class=?,
                        consecutive_failures = consecutive_failures + 1 WHERE name=?""",
-                    (finished, status, error, row["source"]),
+                    (finished, status, error, error_class, row["source"]),
                 )
             else:
                 self.conn.execute(
                     """UPDATE sources SET last_run_at=?, last_success_at=?, last_status=?, last_error=NULL,
-                       consecutive_failures=0, items_found = items_found + ? WHERE name=?""",
-                    (finished, finished, status, items_new, row["source"]),
+                       last_error_class=NULL, consecutive_failures=0, items_found = items_found + ?,
+                       last_new_at = CASE WHEN ? > 0 THEN ? ELSE last_new_at END WHERE name=?""",
+                    (finished, finished, status, items_new, items_new, row["started_at"], row["source"]),
                 )
+            return self._update_flags(row["source"])
+
+    def _update_flags(self, source: str) -> int:
+        state = self.conn.execute(
+            "SELECT consecutive_failures, last_error_class, items_found FROM sources WHERE name = ?", (source,)
+        ).fetchone()
+        if state is None:       # a pseudo-source such as 'seed'
+            return 0
+        new_item_times = [
+            datetime.fromisoformat(r[0]) for r in self.conn.execute(
+                "SELECT started_at FROM runs WHERE source = ? AND items_new > 0 ORDER BY id DESC LIMIT 20", (source,))
+        ]
+        flags = health_flags(consecutive_failures=state["consecutive_failures"],
+                             last_error_class=state["last_error_class"], ever_found_items=state["items_found"] > 0,
+                             new_item_times=new_item_times, now=datetime.now(self.zone))
+        self.conn.execute("UPDATE sources SET flags = ? WHERE name = ?", (", ".join(flags), source))
+        return state["consecutive_failures"]
 
     def _close_interrupted_runs(self) -> None:
         """Runs left 'running' by a killed process are closed as errors, so status never shows a ghost run."""

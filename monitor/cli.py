@@ -222,20 +222,28 @@ def cmd_status(config: Config, args) -> int:
     try:
         store.sync_sources(config.sources)
         rows = store.conn.execute(
-            """SELECT name, kind, schedule, last_run_at, last_status, consecutive_failures, items_found,
-               next_run_at, last_error FROM sources WHERE in_config = 1 ORDER BY name"""
+            """SELECT * FROM sources WHERE in_config = 1 ORDER BY name"""
         ).fetchall()
     finally:
         store.close()
-    headers = ("source", "kind", "schedule", "last run", "status", "failures", "items", "next run", "last error")
+
+    def when(value: str | None) -> str:
+        return value[:16].replace("T", " ") if value else ""
+
+    headers = ("source", "kind", "schedule", "last run", "status", "failures", "items", "next run", "flags",
+               "last error")
     table = [headers] + [
-        tuple("" if value is None else str(value)[:19] if i in (3, 7) else str(value) for i, value in enumerate(row))
+        (row["name"], row["kind"], row["schedule"] + ("" if row["enabled"] else " (disabled)"),
+         when(row["last_run_at"]), row["last_status"] or "never run", str(row["consecutive_failures"]),
+         str(row["items_found"]), when(row["backoff_until"] or row["next_run_at"]) + (" (backoff)" if row[
+             "backoff_until"] else ""), row["flags"] or "",
+         f"[{row['last_error_class']}] {row['last_error']}" if row["last_error"] else "")
         for row in rows
     ]
-    widths = [max(len(str(r[i])) for r in table) for i in range(len(headers) - 1)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(headers) - 1)]
     for row in table:
-        cells = [str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
-        print("  ".join(cells + [str(row[-1])[:120]]).rstrip())
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        print("  ".join(cells + [row[-1][:160]]).rstrip())
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ understands; nothing here lets one source's failure reach another.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -16,7 +17,7 @@ from monitor.config import Config, SourceConfig
 from monitor.errors import FetchError, ScrapeError
 from monitor.fetch import Fetcher
 from monitor.normalise import Item, apply_topics, normalise
-from scrapers import get_scraper
+from scrapers import get_kind
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class RunResult:
     http_status: int | None = None
     error: str | None = None
     error_class: str | None = None
+    encoding: str | None = None      # the text encoding the scraper decoded the (first) page with
+    consecutive_failures: int = 0    # the source's failures in a row, this run included
 
     def line(self) -> str:
         """One line for the terminal: ``people-politics  ok  12 seen, 3 new``."""
@@ -47,23 +50,34 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     result = RunResult(source=source.name, run_id=run_id, status="ok")
     # A source with topics keeps only matching items; items of other sources are labelled with every topic.
     rules = config.topic_rules(source.topics) if source.topics else config.topics
-    scrape = get_scraper(source.kind)
+    kind = get_kind(source.kind)
+    options = {"select": dict(source.select)}
+    pages = _PageQueue(source)
     fetched_any = False
     try:
-        for url in source.start_urls:
+        for url, configured in pages:
             etag, last_modified = store.http_cache(url)
-            response = fetcher.fetch(url, etag=etag, last_modified=last_modified, settings=source.http)
+            response = fetcher.fetch(url, etag=etag, last_modified=last_modified, settings=source.http,
+                                     **({} if configured else {"configured": False}))
             result.http_status = response.status
             if response.not_modified:
                 continue
             fetched_any = True
-            raw_items = scrape(response.as_page(), {"select": dict(source.select)})
+            page = response.as_page()
+            raw_items = kind.scrape(page, options)
+            if kind.discover:
+                pages.add(kind.discover(page, options))
+            result.encoding = result.encoding or _encoding_of(raw_items)
             items = _prepare(raw_items, zone, rules, keep_unmatched=not source.topics)
+            items = items[: max(0, source.max_items - result.items_seen)]
             saved = store.save_items(items, source=source.name, run_id=run_id)
             result.items_seen += saved.seen
             result.items_new += saved.new
             # Remembered only once the items are stored, so a failed parse is retried in full next time.
             store.remember_http_cache(url, response.etag, response.last_modified)
+        if result.items_seen >= source.max_items:
+            log.warning("%s: stopped at max_items=%d items in this run; raise it if the source lists more",
+                        source.name, source.max_items)
         if not fetched_any:
             result.status = "not_modified"
     except (FetchError, ScrapeError) as error:
@@ -73,10 +87,46 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
         log.exception("source %s: unexpected error", source.name)
         result.status, result.error_class = "error", "internal"
         result.error = f"unexpected {type(error).__name__}: {error} (a bug: please report it with the log)"
-    store.finish_run(run_id, status=result.status, items_seen=result.items_seen, items_new=result.items_new,
-                     http_status=result.http_status, error=result.error, error_class=result.error_class)
+    result.consecutive_failures = store.finish_run(
+        run_id, status=result.status, items_seen=result.items_seen, items_new=result.items_new,
+        http_status=result.http_status, error=result.error, error_class=result.error_class, encoding=result.encoding,
+    )
     log.info("%s", result.line())
     return result
+
+
+class _PageQueue:
+    """The URLs one run fetches: the configured start URLs, then discovered ones (a sitemap index's children).
+
+    Each URL is fetched at most once per run (so a sitemap index listing itself is no loop) and discovered URLs are
+    capped by the source's ``max_pages``.
+    """
+
+    def __init__(self, source: SourceConfig):
+        self.source = source
+        self.queue: deque[tuple[str, bool]] = deque((url, True) for url in source.start_urls)
+        self.seen = set(source.start_urls)
+        self.discovered = 0
+
+    def __iter__(self):
+        while self.queue:
+            yield self.queue.popleft()
+
+    def add(self, urls: list[str]) -> None:
+        for url in urls:
+            if url in self.seen:
+                continue
+            if self.discovered >= self.source.max_pages:
+                log.warning("%s: max_pages=%d reached; %s and later pages are left for another run",
+                            self.source.name, self.source.max_pages, url)
+                return
+            self.seen.add(url)
+            self.discovered += 1
+            self.queue.append((url, False))
+
+
+def _encoding_of(raw_items) -> str | None:
+    return next((raw.extra.get("encoding") for raw in raw_items if raw.extra.get("encoding")), None)
 
 
 def _prepare(raw_items, zone: tzinfo, rules, *, keep_unmatched: bool) -> list[Item]:

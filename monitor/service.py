@@ -15,7 +15,7 @@ import signal
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
@@ -29,6 +29,7 @@ from db.store import Store
 from monitor import text
 from monitor.config import Config, SourceConfig
 from monitor.fetch import Fetcher
+from monitor.health import backoff_delay
 from monitor.pipeline import RunResult, run_source
 from monitor.seeding import import_seed
 
@@ -71,9 +72,39 @@ class Monitor:
         return run_source(source, config=self.config, store=self.store, fetcher=self.fetcher, zone=self.zone)
 
 
-def _scheduled_run(monitor: Monitor, source_name: str) -> None:
+def _scheduled_run(monitor: Monitor, source_name: str) -> RunResult:
     """The job function (module level, as APScheduler advises): one run of one source."""
-    monitor.run(monitor.config.source(source_name))
+    return monitor.run(monitor.config.source(source_name))
+
+
+def _interval(source: SourceConfig, zone: tzinfo) -> timedelta:
+    """The source's usual time between runs (for a cron schedule, between its next two fire times)."""
+    if source.every:
+        return timedelta(seconds=source.every)
+    trigger = CronTrigger.from_crontab(source.cron, timezone=zone)
+    first = trigger.get_next_fire_time(None, datetime.now(zone))
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    return second - first
+
+
+def apply_backoff(scheduler: BackgroundScheduler, monitor: Monitor, result: RunResult) -> datetime | None:
+    """After a run: push a repeatedly failing source's next run out (monitor.health), and record the next run.
+
+    A success needs nothing: the trigger's own schedule takes over again from the run that succeeded.
+    """
+    job = scheduler.get_job(f"source:{result.source}")
+    if job is None:
+        return None
+    source = monitor.config.source(result.source)
+    delay = backoff_delay(result.consecutive_failures, _interval(source, monitor.zone))
+    until = datetime.now(monitor.zone) + delay if delay else None
+    if until and job.next_run_time and job.next_run_time < until:
+        job = job.modify(next_run_time=until)
+        log.warning("%s: %d failures in a row; next try at %s (backoff %s)", source.name,
+                    result.consecutive_failures, until.isoformat(timespec="seconds"), delay)
+    monitor.store.set_backoff(source.name, until)
+    monitor.store.set_next_run(source.name, job.next_run_time)
+    return job.next_run_time
 
 
 def _trigger(source: SourceConfig, zone: tzinfo):
@@ -105,8 +136,12 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
     def after_job(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_ERROR:
             log.error("job %s raised: %s", event.job_id, event.exception)
+        if isinstance(getattr(event, "retval", None), RunResult):
+            apply_backoff(scheduler, monitor, event.retval)
+            return
         job = scheduler.get_job(event.job_id)
-        monitor.store.set_next_run(job.name if job else event.job_id, job.next_run_time if job else None)
+        if job is not None:
+            monitor.store.set_next_run(job.name, job.next_run_time)
 
     scheduler.add_listener(after_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     return scheduler
