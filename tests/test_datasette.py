@@ -77,3 +77,18 @@ def test_csv_export_from_the_table_page(seeded_database):
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert rows and all("脫貧" in row["title"] or "脫貧" in (row["summary"] or "") for row in rows)
     assert {"title", "url", "publisher", "published_at"} <= set(rows[0])
+
+
+def test_sources_needing_attention_view(tmp_path):
+    path = tmp_path / "news.db"
+    store = Store(path, ZONE)
+    store.conn.execute("INSERT INTO sources (name, kind) VALUES ('broken', 'rss'), ('fine', 'rss')")
+    store.conn.commit()
+    for _ in range(3):
+        store.finish_run(store.start_run("broken"), status="error", error="cannot reach x", error_class="connection")
+    store.finish_run(store.start_run("fine"), status="ok", items_seen=1, items_new=1)
+    store.close()
+    response = get(None, path, "/news/sources_needing_attention.json?_shape=array")
+    assert response.status_code == 200, response.text
+    rows = response.json()
+    assert [(r["name"], r["flags"], r["last_error_class"]) for r in rows] == [("broken", "failing", "connection")]
