@@ -23,6 +23,9 @@ TABLES = {
             "url_key": "Canonical URL used for identity",
             "title_key": "Folded title used for identity",
             "publisher_key": "Folded publisher",
+            "core_key": "Folded title without a leading tag or label that is not the headline (【…】, 视频：)",
+            "story_matched_by": "How the story was decided: new (the item founded it), title (same folded "
+                                "title), truncated (a title cut short with '...'), near (a near-duplicate headline)",
         },
         "facets": ["publisher", {"array": "topics"}, {"array": "sources"}],
         "sort_desc": "published_at",
@@ -38,7 +41,9 @@ TABLES = {
             "seen_at": "When",
             "url": "URL as the source gave it",
             "title": "Title as the source showed it",
-            "matched_by": "How the item was identified: new, url, title or seed",
+            "matched_by": "How the item was identified: new, url, title, seed, truncated (a title cut short) or "
+                          "near (a near-duplicate from the same outlet); page when the spider read the item's own "
+                          "article page",
         },
         "facets": ["source", "matched_by"],
         "sort_desc": "seen_at",
@@ -80,12 +85,71 @@ TABLES = {
     },
     "links": {
         "description": "'from' lists 'to' as a related headline (相關焦點 and the like); "
-                       "depth counts hops from a seed.",
+                       "depth counts hops from a seed or a spider's start page. The canned queries "
+                       "related_links, related_to and related_from show titles on both ends.",
+        "columns": {
+            "from_item_id": "The item whose page (or seed document) lists the other",
+            "to_item_id": "The related headline it lists",
+            "depth": "Hops from the start: 1 for a start page's related headlines, 2 for theirs...",
+            "run_id": "The run that first found the link (a seed import or a spider run)",
+            "first_seen_at": "When the link was first found",
+        },
+        "facets": ["depth"],
+    },
+    "pages": {
+        "description": "Article pages fetched by the related-headlines spider (kind related, follow: related): "
+                       "one row per page, replaced at each fetch. A page fetched within its source's "
+                       "revisit_after is not fetched again.",
+        "columns": {
+            "url_key": "Canonical form of the URL fetched",
+            "url": "The URL as fetched (the related link)",
+            "final_url": "Where redirects ended",
+            "canonical_url": "What the page says it is (rel=canonical or og:url)",
+            "item_id": "The item this page is",
+            "depth": "0 for a start page, 1 for a page its related block listed, ...",
+            "fetched_at": "When it was last fetched",
+            "status": "ok, or error (then error_class and error say why)",
+            "heading": "Heading of the related block read (相关新闻...), or select.related",
+            "related_found": "Headlines in the related block",
+            "related_kept": "Of those, the ones matching the source's topics (stored as items and links)",
+        },
+        "facets": ["source", "status", "heading"],
+        "sort_desc": "fetched_at",
     },
     "stories": {
-        "description": "Clusters of items that report the same story, across outlets.",
-        "columns": {"items": "Items in the story", "publishers": "Distinct publishers", "story_key": "Folded title"},
+        "description": "Clusters of items that report the same story, across outlets: the same folded title, a "
+                       "title cut short, or a near-duplicate headline, within three days. The canned queries "
+                       "stories_by_publishers and story_members list them and their items.",
+        "columns": {
+            "title": "Representative title: the first item's (a full title replaces one cut short)",
+            "items": "Items in the story",
+            "publishers": "Distinct publishers",
+            "first_seen_at": "When the monitor first saw one of its items",
+            "last_seen_at": "When a source last showed one of its items",
+            "first_published_at": "Earliest publication time of its items",
+            "last_published_at": "Latest publication time of its items",
+            "story_key": "Folded core title of the item that founded it",
+        },
         "sort_desc": "items",
+    },
+    "title_history": {
+        "description": "Titles an item had before its outlet edited it (same URL, a new title from the source that "
+                       "showed the old one). The item keeps its row; its title is the newest.",
+        "columns": {
+            "item_id": "The item",
+            "title": "The title it had",
+            "title_key": "That title folded",
+            "replaced_at": "When the new title was seen",
+            "new_title": "The title that replaced it",
+            "source": "The source that showed the new title",
+            "run_id": "The run that saw it",
+        },
+        "sort_desc": "replaced_at",
+    },
+    "story_keys": {
+        "description": "Index of near-duplicate candidate keys (MinHash bands, cut-title keys) per item and day; "
+                       "internal to the store.",
+        "hidden": True,
     },
     "http_cache": {"description": "ETag and Last-Modified per fetched URL, for conditional GET.", "hidden": True},
     "seed_imports": {"description": "Seed files imported (by SHA-256), so an import is never repeated."},
@@ -105,6 +169,94 @@ QUERIES["sources_needing_attention"] = {
 FROM sources
 WHERE in_config = 1 AND (flags != '' OR consecutive_failures > 0)
 ORDER BY consecutive_failures DESC, name""",
+}
+
+# --- the related-headlines graph (monitor/spider.py) ---
+_LINK_COLUMNS = """links.depth, f.id AS from_id, f.title AS from_title, f.url AS from_url,
+       t.id AS to_id, t.title AS to_title, t.url AS to_url, t.published_at AS to_published_at,
+       links.run_id, runs.source AS found_by, links.first_seen_at
+FROM links
+JOIN items f ON f.id = links.from_item_id
+JOIN items t ON t.id = links.to_item_id
+LEFT JOIN runs ON runs.id = links.run_id"""
+QUERIES["related_links"] = {
+    "title": "Related-headline links",
+    "description": "Every 'A lists B as related' link, with both titles, the depth and the run (source) that "
+                   "found it; newest first.",
+    "sql": f"SELECT {_LINK_COLUMNS}\nORDER BY links.first_seen_at DESC, links.depth, f.id",
+}
+QUERIES["related_to"] = {
+    "title": "Related to an item",
+    "description": "The headlines an item's page (or seed document) lists as related: give its id.",
+    "sql": f"SELECT {_LINK_COLUMNS}\nWHERE links.from_item_id = :item_id\nORDER BY links.depth, t.published_at DESC",
+}
+QUERIES["related_from"] = {
+    "title": "Related from: pages that list an item",
+    "description": "The items whose pages list the given item as related: give its id.",
+    "sql": f"SELECT {_LINK_COLUMNS}\nWHERE links.to_item_id = :item_id\nORDER BY links.depth, f.published_at DESC",
+}
+
+
+# --- identity and stories (db/stories.py, monitor/identity.py): audit merges ---
+QUERIES["stories_by_publishers"] = {
+    "title": "Stories reported by the most publishers",
+    "description": "Stories of two or more items, the most publishers first. Open one with story_members.",
+    "sql": """SELECT id AS story_id, title, publishers, items, first_published_at, last_published_at, first_seen_at,
+       last_seen_at
+FROM stories
+WHERE items > 1
+ORDER BY publishers DESC, items DESC, id DESC
+LIMIT 500""",
+}
+QUERIES["story_members"] = {
+    "title": "The items of a story",
+    "description": "Every item of one story (give its story_id), with the rule that put it there: new (it founded "
+                   "the story), title, truncated or near.",
+    "sql": """SELECT id AS item_id, title, publisher, published_at, story_matched_by, url, first_seen_at
+FROM items
+WHERE story_id = :story_id
+ORDER BY coalesce(published_at, first_seen_at), id""",
+}
+QUERIES["identity_rules"] = {
+    "title": "How identity was decided, by rule",
+    "description": "Sightings by the rule that matched them to an item (url, title, seed, truncated, near; new "
+                   "for a new item, page for the spider) and items by the rule that put them in their story.",
+    "sql": """SELECT 'item: sightings.matched_by' AS decision, matched_by AS rule, count(*) AS count
+FROM sightings GROUP BY matched_by
+UNION ALL
+SELECT 'story: items.story_matched_by', story_matched_by, count(*) FROM items GROUP BY story_matched_by
+ORDER BY 1, 3 DESC""",
+}
+QUERIES["merges_by_rule"] = {
+    "title": "Sightings merged into an item by one rule",
+    "description": "Give a rule (url, title, seed, truncated, near): each sighting it matched, the title and URL "
+                   "the source showed beside the item's own, newest first.",
+    "sql": """SELECT sightings.seen_at, sightings.source, sightings.title AS title_seen, items.title AS item_title,
+       sightings.url AS url_seen, items.url AS item_url, items.id AS item_id, items.publisher
+FROM sightings JOIN items ON items.id = sightings.item_id
+WHERE sightings.matched_by = :rule
+ORDER BY sightings.id DESC
+LIMIT 1000""",
+}
+QUERIES["story_merges_by_rule"] = {
+    "title": "Items put in a story by one rule",
+    "description": "Give a rule (title, truncated, near): each item it put in a story, beside the story's title.",
+    "sql": """SELECT items.id AS item_id, items.title, items.publisher, items.published_at, stories.id AS story_id,
+       stories.title AS story_title, stories.items AS story_items
+FROM items JOIN stories ON stories.id = items.story_id
+WHERE items.story_matched_by = :rule
+ORDER BY items.id DESC
+LIMIT 1000""",
+}
+QUERIES["title_edits"] = {
+    "title": "Titles edited after publication",
+    "description": "Items whose outlet changed the title (same URL): the old title, the new one and the current "
+                   "one, newest first.",
+    "sql": """SELECT title_history.replaced_at, title_history.item_id, title_history.title AS old_title,
+       title_history.new_title, items.title AS current_title, title_history.source, items.url
+FROM title_history JOIN items ON items.id = title_history.item_id
+ORDER BY title_history.id DESC
+LIMIT 1000""",
 }
 
 

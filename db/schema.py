@@ -147,14 +147,71 @@ def _v2_source_health(db: sqlite_utils.Database) -> None:
     sources.add_column("last_new_at", str)          # start of the last run that found new items
     sources.add_column("flags", str, not_null_default="")  # failing, selectors_broken, stale (monitor/health.py)
     sources.add_column("backoff_until", str)        # set while a failing source's runs are pushed out
+    # URLs a page listed (a sitemap index's children), re-queued when the page answers 304 Not Modified
+    db["http_cache"].add_column("discovered", str)
 
 
 def _v3_identity(db: sqlite_utils.Database) -> None:
-    """Near-duplicate stories and title history (the identity issue)."""
+    """Near-duplicate stories and title history (the identity issue); see db/stories.py."""
+    from db.stories import backfill_story_keys
+
+    db["items"].add_column("core_key", str)            # monitor.identity: folded title without tags (rule 2)
+    db["items"].add_column("story_matched_by", str)    # new, title, truncated, near: how the story was decided
+    db["items"].create_index(["core_key"], if_not_exists=True)
+    # Several stories may share a founding title (the same headline a month later is another story).
+    db.execute("DROP INDEX IF EXISTS idx_stories_story_key")
+    db["stories"].create_index(["story_key"], if_not_exists=True)
+    db["stories"].add_column("first_published_at", str)
+    db["stories"].add_column("last_published_at", str)
+    db["stories"].create_index(["publishers", "items"], if_not_exists=True)
+    # The candidate index: MinHash band keys and cut-title keys per item, by day (db/stories.py).
+    # Day first: a story window is a few days' keys (day IN (...) AND key IN (...)), and the recent days are read
+    # into memory as one range; cut-title keys are stored at day 0.
+    db.execute(
+        "CREATE TABLE story_keys (day INTEGER NOT NULL, key INTEGER NOT NULL, item_id INTEGER NOT NULL, "
+        "PRIMARY KEY (day, key, item_id)) WITHOUT ROWID"
+    )
+    db["title_history"].create(
+        {"id": int, "item_id": int, "title": str, "title_key": str, "replaced_at": str, "new_title": str,
+         "source": str, "run_id": int},
+        pk="id",
+        foreign_keys=[("item_id", "items", "id")],
+        not_null={"item_id", "title", "title_key", "replaced_at"},
+    )
+    db["title_history"].create_index(["item_id"], if_not_exists=True)
+    backfill_story_keys(db.conn)
 
 
 def _v4_related(db: sqlite_utils.Database) -> None:
     """Article pages fetched by the related-headlines spider (the related-blocks issue)."""
+    # One row per page (by canonical URL), rewritten at each fetch: the spider reads fetched_at and status to
+    # never fetch a page again within the source's revisit_after.
+    db["pages"].create(
+        {
+            "url_key": str,          # canonical form of the URL fetched
+            "url": str,              # the URL as fetched (the related link)
+            "final_url": str,        # after redirects
+            "canonical_url": str,    # what the page says it is (rel=canonical / og:url)
+            "item_id": int,          # the item this page is
+            "source": str,
+            "run_id": int,
+            "depth": int,            # 0 for a start page
+            "fetched_at": str,
+            "status": str,           # ok or error
+            "http_status": int,
+            "error_class": str,
+            "error": str,
+            "heading": str,          # the related block's heading (相关新闻...) or select.related
+            "related_found": int,    # headlines in the related block
+            "related_kept": int,     # ... that passed the source's topics (stored as items and links)
+        },
+        pk="url_key",
+        not_null={"url", "fetched_at", "status"},
+        foreign_keys=[("item_id", "items", "id"), ("run_id", "runs", "id")],
+    )
+    db["pages"].create_index(["item_id"], if_not_exists=True)
+    db["pages"].create_index(["fetched_at"], if_not_exists=True)
+    db["links"].create_index(["run_id"], if_not_exists=True)
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related]

@@ -11,6 +11,18 @@ Identity, in the order it is tried (the rule that decided is kept on the sightin
 3. ``seed``  - a seed row (no URL) and another row whose folded title equals it, or, where the seed title was cut
    short with "...", begins with (trailing "...") or contains (leading "...") the seed's folded fragment.
    The seed row gains the URL, the full title and the dates; it never becomes a second row.
+4. ``truncated`` - a title cut short with "..." (at least ``identity.MIN_FRAGMENT`` folded characters, never cut
+   inside a number) and the full title it begins (or, cut at the start, is part of), compatible publishers, within
+   ``TITLE_MATCH_WINDOW``. The row keeps (or gains) the full title.
+5. ``near``  - a near-duplicate headline (``monitor.identity.compare``: close, no templated-headline guard) from the
+   same known publisher within ``TITLE_MATCH_WINDOW``, when the two do not carry two different URLs.
+
+Rule 2 compares ``items.core_key`` too: the folded title without a leading tag that is not the headline
+(``【決戰決勝脫貧攻堅】``, ``视频：``). A title edited after publication keeps its row (rule 1: same URL); when the
+source that showed the row's title now shows another one, the row takes the new title and the old one goes to
+``title_history`` (a title the row had before is never taken back, so two sources cannot make it flip).
+
+Every new item then joins a story or founds one (``db/stories.py``; the rule is ``items.story_matched_by``).
 """
 
 from __future__ import annotations
@@ -28,7 +40,8 @@ import sqlite_utils
 
 from db.schema import migrate
 from db.search import register_search_tokenizer
-from monitor import text
+from db.stories import Candidate, StoryIndex, event_day
+from monitor import identity, text
 from monitor.health import health_flags
 from monitor.normalise import Item
 
@@ -43,6 +56,54 @@ class SaveResult:
     seen: int = 0
     new: int = 0
     item_ids: list[int] | None = None
+
+
+@dataclass
+class Identity:
+    """What identity decided for an incoming item (``Store.identify``; ``save_items`` acts on it)."""
+
+    item_id: int | None                # the stored row it is the same as; None: a new item
+    rule: str | None                   # url, title, seed, truncated, near (sightings.matched_by)
+    headline: identity.Headline | None = None   # (not needed, so not made, for a URL match)
+    day: int | None = None             # db.stories.event_day of the item
+    story: Candidate | None = None     # for a new item: the stored item whose story it joins (None: a new story)
+
+    @property
+    def story_id(self) -> int | None:
+        return self.story.row["story_id"] if self.story else None
+
+    @property
+    def story_rule(self) -> str | None:
+        return self.story.match.rule if self.story else None
+
+
+class _KnownKeys:
+    """Which of a batch's URL and title keys exist at all, read for the whole batch in a few queries: most new
+    items have neither, and skip their own look-ups. A key written during the batch is always looked up."""
+
+    CHUNK = 500   # keys per query (SQLite's parameter limit is 999 on old builds)
+
+    def __init__(self, conn: sqlite3.Connection, items: list[Item]):
+        urls = {item.url_key for item in items if item.url_key}
+        titles = {item.title_key for item in items} | {identity.headline(item.title).key for item in items}
+        self.urls = self._present(conn, "url_key", urls)
+        self.titles = self._present(conn, "title_key", titles) | self._present(conn, "core_key", titles)
+        self.written: set[str] = set()
+
+    @classmethod
+    def _present(cls, conn: sqlite3.Connection, column: str, keys: set[str]) -> set[str]:
+        keys, found = list(keys), set()
+        for start in range(0, len(keys), cls.CHUNK):
+            chunk = keys[start:start + cls.CHUNK]
+            found.update(key for (key,) in conn.execute(
+                f"SELECT {column} FROM items WHERE {column} IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    def may_have_url(self, key: str) -> bool:
+        return key in self.urls or key in self.written
+
+    def may_have_title(self, *keys: str) -> bool:
+        return any(key in self.titles or key in self.written for key in keys)
 
 
 class Store:
@@ -61,6 +122,8 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
+        self.stories = StoryIndex(conn)
+        self._known: _KnownKeys | None = None   # set while save_items or identify decides a batch
         self._lock = threading.RLock()
         with self._lock:
             migrate(self.db)
@@ -170,18 +233,25 @@ class Store:
 
     # --- conditional GET state ---------------------------------------------------------------------------
 
-    def http_cache(self, url: str) -> tuple[str | None, str | None]:
+    def http_cache(self, url: str) -> tuple[str | None, str | None, list[str]]:
+        """ETag, Last-Modified and the URLs the page listed when it was last read."""
         with self._lock:   # the connection is shared by the scheduler's threads: reads take the lock too
-            row = self.conn.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)).fetchone()
-        return (row["etag"], row["last_modified"]) if row else (None, None)
+            row = self.conn.execute(
+                "SELECT etag, last_modified, discovered FROM http_cache WHERE url = ?", (url,)
+            ).fetchone()
+        if not row:
+            return None, None, []
+        return row["etag"], row["last_modified"], json.loads(row["discovered"] or "[]")
 
-    def remember_http_cache(self, url: str, etag: str | None, last_modified: str | None) -> None:
+    def remember_http_cache(self, url: str, etag: str | None, last_modified: str | None,
+                            discovered: list[str] | None = None) -> None:
         if not etag and not last_modified:
             return
         with self._lock, self.conn:
             self.conn.execute(
-                "INSERT OR REPLACE INTO http_cache (url, etag, last_modified, updated_at) VALUES (?, ?, ?, ?)",
-                (url, etag, last_modified, self.now()),
+                "INSERT OR REPLACE INTO http_cache (url, etag, last_modified, discovered, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (url, etag, last_modified, json.dumps(discovered or [], ensure_ascii=False), self.now()),
             )
 
     # --- seed imports ------------------------------------------------------------------------------------
@@ -202,21 +272,42 @@ class Store:
     def save_items(self, items: Iterable[Item], *, source: str, run_id: int | None) -> SaveResult:
         """Store a batch in one transaction: each item merged into the row it is the same as, or added."""
         result = SaveResult(item_ids=[])
-        with self._lock, self.conn:
-            seen_at = self.now()
-            for item in items:
-                item_id, rule = self._find(item)
-                if item_id is None:
-                    item_id = self._insert(item, seen_at)
-                    rule = "new"
-                    result.new += 1
-                else:
-                    self._merge(item_id, item, seen_at)
-                self._record_sighting(item_id, item, source, run_id, seen_at, rule)
-                self._record_topics(item_id, item.topics, source)
-                result.seen += 1
-                result.item_ids.append(item_id)
+        items = list(items)
+        with self._lock:
+            try:
+                with self.conn:
+                    seen_at = self.now()
+                    self._known = _KnownKeys(self.conn, items)
+                    for item in items:
+                        found = self._find(item, seen_at)
+                        item_id, rule = found.item_id, found.rule
+                        if item_id is None:
+                            item_id = self._insert(item, seen_at, found)
+                            rule = "new"
+                            result.new += 1
+                        else:
+                            self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
+                        self._record_sighting(item_id, item, source, run_id, seen_at, rule)
+                        self._record_topics(item_id, item.topics, source)
+                        result.seen += 1
+                        result.item_ids.append(item_id)
+            except BaseException:
+                self.stories.invalidate()     # the batch was rolled back: its keys must not linger in memory
+                raise
+            finally:
+                self._known = None
         return result
+
+    def identify(self, items: Iterable[Item]) -> list[Identity]:
+        """What ``save_items`` would decide for each item, each alone against the stored rows; writes nothing."""
+        items = list(items)
+        with self._lock:
+            seen_at = self.now()
+            self._known = _KnownKeys(self.conn, items)
+            try:
+                return [self._find(item, seen_at) for item in items]
+            finally:
+                self._known = None
 
     def add_links(self, from_item_id: int, to_item_ids: Iterable[int], *, depth: int, run_id: int | None) -> int:
         """Record "from lists each of to as related"; returns how many links are new."""
@@ -234,35 +325,61 @@ class Store:
                 added += cursor.rowcount
         return added
 
-    def _find(self, item: Item) -> tuple[int | None, str | None]:
-        """The id of the row this item is the same as, and the rule that decided (see the module docstring)."""
-        if item.url_key:
+    def _find(self, item: Item, seen_at: str) -> Identity:
+        """The row this item is the same as, the rule that decided, and else its story (see the module docstring)."""
+        known = self._known
+        if item.url_key and (known is None or known.may_have_url(item.url_key)):
             row = self.conn.execute("SELECT id FROM items WHERE url_key = ?", (item.url_key,)).fetchone()
             if row:
-                return row["id"], "url"
-        for row in self.conn.execute(
-            "SELECT id, url_key, publisher, published_at, origin FROM items WHERE title_key = ? ORDER BY id",
-            (item.title_key,),
-        ):
+                return Identity(row["id"], "url")
+        h = identity.headline(item.title)
+        day = event_day(item.published_at, seen_at)
+        exact = self.stories.exact_rows(h, item.title_key) if known is None or known.may_have_title(
+            item.title_key, h.key) else []
+        for row in exact:
             if row["origin"] == "seed" and row["url_key"] is None or item.origin == "seed" and item.url_key is None:
-                return row["id"], "seed"
+                return Identity(row["id"], "seed", h, day)
             if text.publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
                 row["published_at"], item.published_at
             ):
-                return row["id"], "title"
-        return self._find_by_seed_fragment(item), "seed"
+                return Identity(row["id"], "title", h, day)
+        seed_row = self._find_by_seed_fragment(item)
+        if seed_row is not None:
+            return Identity(seed_row, "seed", h, day)
+        candidates = self.stories.candidates(h, day, exact)
+        for candidate in candidates:
+            rule = self._same_item_rule(item, h, candidate)
+            if rule:
+                return Identity(candidate.item_id, rule, h, day)
+        return Identity(None, None, h, day, self.stories.best_story(candidates, day))
+
+    def _same_item_rule(self, item: Item, h: identity.Headline, candidate: Candidate) -> str | None:
+        """Rules 3 (a seed fragment found by its cut key), 4 and 5 for one candidate row; None if not the same item."""
+        row = candidate.row
+        if row["origin"] == "seed" and row["url_key"] is None and row["title_cut"] and item.origin != "seed" and (
+            _fragment_matches(row["title_key"], row["title_cut"], item.title_key)
+            or _fragment_matches(row["core_key"] or "", row["title_cut"], h.key)
+        ):
+            return "seed"
+        match = candidate.match
+        if match is None or not match.close or match.rule == "title":
+            return None
+        if not text.publishers_compatible(row["publisher"], item.publisher) or not _close_in_time(
+            row["published_at"], item.published_at
+        ):
+            return None
+        if match.rule == "truncated":
+            return "truncated"
+        if row["publisher_key"] and item.publisher_key and not (
+            row["url_key"] and item.url_key and row["url_key"] != item.url_key
+        ):
+            return "near"
+        return None
 
     def _find_by_seed_fragment(self, item: Item) -> int | None:
-        """Rule 3 for titles cut short: a seed fragment and the full title it was cut from."""
-        if item.origin != "seed":
-            for row in self.conn.execute(
-                "SELECT id, title_key, title_cut FROM items "
-                "WHERE origin = 'seed' AND url_key IS NULL AND title_cut != '' ORDER BY id"
-            ):
-                if _fragment_matches(row["title_key"], row["title_cut"], item.title_key):
-                    return row["id"]
-            return None
-        if not item.title_cut or len(item.title_key) < MIN_SEED_FRAGMENT:
+        """Rule 3 for a seed title cut short: the full title it was cut from (a seed import is rare: the leading-cut
+        case scans the titles). The other direction, a full title meeting a stored fragment, goes by cut keys."""
+        if item.origin != "seed" or not item.title_cut or len(item.title_key) < MIN_SEED_FRAGMENT:
             return None
         if item.title_cut == "end":
             row = self.conn.execute(
@@ -276,25 +393,39 @@ class Store:
             ).fetchone()
         return row["id"] if row else None
 
-    def _insert(self, item: Item, seen_at: str) -> int:
+    def _insert(self, item: Item, seen_at: str, found: Identity) -> int:
         cursor = self.conn.execute(
             """INSERT INTO items (title, url, summary, publisher, published_at, first_seen_at, last_seen_at,
-               origin, title_cut, url_key, title_key, publisher_key)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               origin, title_cut, url_key, title_key, publisher_key, core_key)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (item.title, item.url, item.summary, item.publisher, item.published_at, seen_at, seen_at,
-             item.origin, item.title_cut, item.url_key, item.title_key, item.publisher_key),
+             item.origin, item.title_cut, item.url_key, item.title_key, item.publisher_key, found.headline.key),
         )
         item_id = cursor.lastrowid
-        self._assign_story(item_id, item.title_key, item.title, seen_at)
+        if self._known is not None:
+            self._known.written.update(k for k in (item.url_key, item.title_key, found.headline.key) if k)
+        self._assign_story(item_id, item, seen_at, found)
+        self.stories.add(item_id, found.headline, found.day)
         self._index(item_id)
         return item_id
 
-    def _merge(self, item_id: int, item: Item, seen_at: str) -> None:
-        """Fill in what the stored row lacks; a cut-short title gives way to the full one. Nothing is erased."""
+    def _merge(self, item_id: int, item: Item, seen_at: str, *, rule: str | None = None, source: str | None = None,
+               run_id: int | None = None) -> None:
+        """Fill in what the stored row lacks; a cut-short title gives way to the full one, an edited title (rule 1,
+        see the module docstring) to the new one with the old one kept in title_history. Nothing is erased."""
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         changes: dict[str, object] = {"last_seen_at": seen_at}
+        new_title = {"title": item.title, "title_key": item.title_key, "title_cut": item.title_cut,
+                     "core_key": identity.headline(item.title).key}
         if row["title_cut"] and not item.title_cut:
-            changes.update(title=item.title, title_key=item.title_key, title_cut="")
+            changes.update(new_title)
+        elif rule == "url" and source and self._title_edited(row, item, source):
+            self.conn.execute(
+                "INSERT INTO title_history (item_id, title, title_key, replaced_at, new_title, source, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (item_id, row["title"], row["title_key"], seen_at, item.title, source, run_id),
+            )
+            changes.update(new_title)
         if not row["url"] and item.url and item.url_key and not self._url_taken(item.url_key):
             changes.update(url=item.url, url_key=item.url_key)
         for column in ("summary", "published_at"):
@@ -305,10 +436,40 @@ class Store:
         searchable = {"title", "summary", "publisher"} & changes.keys()
         if searchable:
             self._unindex(row)
+        if self._known is not None:
+            self._known.written.update(changes[k] for k in ("url_key", "title_key", "core_key") if changes.get(k))
         assignments = ", ".join(f"{column} = ?" for column in changes)
         self.conn.execute(f"UPDATE items SET {assignments} WHERE id = ?", (*changes.values(), item_id))
+        if {"title", "published_at"} & changes.keys():   # the story index follows the title and the day
+            self.stories.remove(item_id, identity.headline(row["title"]),
+                                event_day(row["published_at"], row["first_seen_at"]))
+            self.stories.add(item_id, identity.headline(changes.get("title", row["title"])),
+                             event_day(changes.get("published_at", row["published_at"]), row["first_seen_at"]))
+        elif {"url_key", "publisher"} & changes.keys():
+            self.stories.touch(item_id)
         if searchable:
             self._index(item_id)
+        if row["story_id"] is not None:
+            if "title" in changes:
+                self.stories.retitle(row["story_id"], row["title"], item.title)
+            if {"publisher", "published_at"} & changes.keys():
+                self.stories.refresh(row["story_id"], seen_at)
+            else:
+                self.conn.execute("UPDATE stories SET last_seen_at = ? WHERE id = ?", (seen_at, row["story_id"]))
+
+    def _title_edited(self, row: sqlite3.Row, item: Item, source: str) -> bool:
+        """The source that last showed this row's title now shows another (full) one it never had before."""
+        if item.title_cut or item.title_key == row["title_key"]:
+            return False
+        last = self.conn.execute(
+            "SELECT title FROM sightings WHERE item_id = ? AND source = ? ORDER BY id DESC LIMIT 1",
+            (row["id"], source),
+        ).fetchone()
+        if last is None or text.title_key(last["title"] or "", item.publisher or row["publisher"]) != row["title_key"]:
+            return False
+        return self.conn.execute(
+            "SELECT 1 FROM title_history WHERE item_id = ? AND title_key = ?", (row["id"], item.title_key)
+        ).fetchone() is None
 
     def _url_taken(self, url_key: str) -> bool:
         return self.conn.execute("SELECT 1 FROM items WHERE url_key = ?", (url_key,)).fetchone() is not None
@@ -343,20 +504,13 @@ class Store:
                 f"UPDATE items SET {column} = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False), item_id)
             )
 
-    def _assign_story(self, item_id: int, story_key: str, title: str, seen_at: str) -> None:
-        """Same folded title, different publishers: one story (DESIGN rule 4; a later issue adds near-duplicates)."""
-        self.conn.execute(
-            """INSERT INTO stories (title, story_key, items, publishers, first_seen_at, last_seen_at)
-               VALUES (?, ?, 0, 0, ?, ?) ON CONFLICT(story_key) DO UPDATE SET last_seen_at = excluded.last_seen_at""",
-            (title, story_key, seen_at, seen_at),
-        )
-        story_id = self.conn.execute("SELECT id FROM stories WHERE story_key = ?", (story_key,)).fetchone()["id"]
-        self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (story_id, item_id))
-        self.conn.execute(
-            """UPDATE stories SET items = (SELECT count(*) FROM items WHERE story_id = :id),
-               publishers = (SELECT count(DISTINCT publisher_key) FROM items WHERE story_id = :id) WHERE id = :id""",
-            {"id": story_id},
-        )
+    def _assign_story(self, item_id: int, item: Item, seen_at: str, found: Identity) -> None:
+        """A new item joins the story of its best match within the story window, or founds one (DESIGN rule 4)."""
+        if found.story is not None:
+            self.stories.join_story(found.story_id, item_id, found.story_rule, seen_at)
+            self.stories.complete_title(found.story_id, item.title)
+        else:
+            self.stories.found_story(item_id, item.title, found.headline.key, seen_at)
 
     def _index(self, item_id: int) -> None:
         self.conn.execute(
@@ -375,6 +529,83 @@ class Store:
         """Rebuild items_fts from items (after rows were edited with a plain SQLite tool)."""
         with self._lock, self.conn:
             self.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+
+    # --- the related-headlines spider ---------------------------------------------------------------------
+
+    def fill_item(self, item_id: int, item: Item, *, source: str, run_id: int | None) -> None:
+        """Merge what an article page says about itself into the row it was fetched for (nothing is erased).
+
+        The row is known (the headline that linked to the page), so identity is not searched again: a page whose
+        canonical URL or title differs from the link's still completes that row. The sighting's ``matched_by`` is
+        ``page``.
+        """
+        with self._lock, self.conn:
+            seen_at = self.now()
+            self._merge(item_id, item, seen_at)
+            self._record_sighting(item_id, item, source, run_id, seen_at, "page")
+            self._record_topics(item_id, item.topics, source)
+
+    def fresh_page(self, url_key: str, since: datetime) -> sqlite3.Row | None:
+        """The ``pages`` row if the spider fetched this page (successfully, or with a lasting error) since then."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT * FROM pages WHERE url_key = ? AND julianday(fetched_at) >= julianday(?)",
+                (url_key, text.iso(since.astimezone(self.zone))),
+            ).fetchone()
+        return row if row is not None and (row["status"] == "ok" or not _transient(row["error_class"])) else None
+
+    def related_items(self, item_id: int) -> list[sqlite3.Row]:
+        """Items ``item_id`` lists as related that have a URL (id, url, title, summary): a crawl resumes from them."""
+        with self._lock:
+            return self.conn.execute(
+                "SELECT items.id, items.url, items.title, items.summary FROM links "
+                "JOIN items ON items.id = links.to_item_id WHERE links.from_item_id = ? AND items.url IS NOT NULL "
+                "ORDER BY links.rowid",
+                (item_id,),
+            ).fetchall()
+
+    def record_page(self, url_key: str, url: str, *, source: str, run_id: int | None, depth: int,
+                    status: str, item_id: int | None = None, final_url: str | None = None,
+                    canonical_url: str | None = None, http_status: int | None = None,
+                    error_class: str | None = None, error: str | None = None, heading: str | None = None,
+                    related_found: int = 0, related_kept: int = 0) -> None:
+        """Remember a fetch of an article page (one row per page, replaced at each fetch)."""
+        with self._lock, self.conn:
+            self.conn.execute(
+                """INSERT OR REPLACE INTO pages (url_key, url, final_url, canonical_url, item_id, source, run_id,
+                   depth, fetched_at, status, http_status, error_class, error, heading, related_found, related_kept)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (url_key, url, final_url, canonical_url, item_id, source, run_id, depth, self.now(), status,
+                 http_status, error_class, error, heading, related_found, related_kept),
+            )
+
+    def items_to_follow(self, topics: Iterable[str], *, not_fetched_since: datetime,
+                        limit: int) -> list[tuple[int, str]]:
+        """(id, url) of stored items matching any of ``topics`` whose page is not fetched since then, newest first."""
+        topics = list(topics)
+        if not topics or limit <= 0:
+            return []
+        marks = ", ".join("?" for _ in topics)
+        with self._lock:
+            rows = self.conn.execute(
+                f"""SELECT DISTINCT items.id, items.url FROM items
+                    JOIN item_topics ON item_topics.item_id = items.id AND item_topics.topic IN ({marks})
+                    LEFT JOIN pages ON pages.url_key = items.url_key
+                    WHERE items.url IS NOT NULL
+                      AND (pages.url_key IS NULL OR julianday(pages.fetched_at) < julianday(?)
+                           OR pages.error_class IN ('timeout', 'connection', 'http_429', 'interrupted')
+                           OR pages.error_class LIKE 'http!_5%' ESCAPE '!')
+                    ORDER BY coalesce(items.published_at, items.first_seen_at) DESC, items.id DESC
+                    LIMIT ?""",
+                (*topics, text.iso(not_fetched_since.astimezone(self.zone)), limit),
+            ).fetchall()
+        return [(row["id"], row["url"]) for row in rows]
+
+
+def _transient(error_class: str | None) -> bool:
+    """A fetch error worth retrying at the next run (the spider waits revisit_after after any other one)."""
+    return error_class in ("timeout", "connection", "http_429", "interrupted") or (error_class or "").startswith(
+        "http_5")
 
 
 def _close_in_time(a: str | None, b: str | None) -> bool:

@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     once.add_argument("sources", nargs="*", metavar="SOURCE")
 
     seed = commands.add_parser("seed", help="import seed documents (text form or headline-list data file)")
-    seed.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    seed.add_argument("files", nargs="+", metavar="FILE_OR_URL",
+                      help="a seed document (text form), a headline-list data file, an article page file or URL")
     seed.add_argument("--write-data", type=Path, metavar="PATH",
                       help="instead of importing, write the headline list of one text-form FILE as a data file")
 
@@ -103,6 +104,8 @@ def cmd_check(config: Config, args) -> int:
         print(f"source:    {source.name} [{source.kind}] {source.schedule}{topics}{state}")
         for url in source.start_urls:
             print(f"           {url}")
+        if not source.start_urls:
+            print("           (starts from stored items that match its topics)")
     missing = [p for p in config.seeds if not p.exists()]
     if missing:
         print(f"config error: seeds: no such file {missing[0]}", file=sys.stderr)
@@ -119,8 +122,8 @@ def cmd_seed(config: Config, args) -> int:
     if args.write_data:
         if len(args.files) != 1:
             raise SeedError("--write-data takes exactly one seed document")
-        seed, _, _ = read_seed_file(args.files[0])
-        data = seed_to_data(seed, source_document=args.files[0].name, timezone=config.timezone)
+        seed, _, _ = read_seed_file(args.files[0], config.http)
+        data = seed_to_data(seed, source_document=Path(args.files[0]).name, timezone=config.timezone)
         args.write_data.parent.mkdir(parents=True, exist_ok=True)
         args.write_data.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"{args.write_data}: {len(seed.related)} related headlines of {seed.article.title!r}")
@@ -130,7 +133,7 @@ def cmd_seed(config: Config, args) -> int:
     try:
         for path in args.files:
             try:
-                result = import_seed(store, path, store.zone, config.topics)
+                result = import_seed(store, path, store.zone, config.topics, http=config.http)
             except SeedError as error:
                 print(f"error: {error}", file=sys.stderr)
                 status = EXIT_FAILED

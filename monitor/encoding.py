@@ -30,22 +30,31 @@ GBK-only characters such as 镕 and 喆), ``big5`` -> ``big5hkscs``, and ``iso-8
 ``windows-1252`` (then ``iso-8859-1``), as the WHATWG Encoding standard does. The encoding returned is the
 Python codec name actually used (``"gb18030"``, ``"big5hkscs"``, ``"utf-8"``, ``"cp1251"``...); a pure-ASCII
 document with no usable declaration is ``"ascii"``.
+
+Decoding never fails, so a page whose bytes match no encoding (or a feed that was already mangled upstream)
+comes out as mojibake. ``garbled_reason(texts)`` judges the text a scraper is about to return: more than 2% of
+its non-space characters being U+FFFD, private-use or C1 control characters, or UTF-8 read as Latin-1
+(``è„±è´«``) or as GBK (``鑴辫传``), makes it garbled, and the scrapers then fail the run (error class
+``encoding``) with the reason instead of storing it.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterable
 
 import charset_normalizer
 
 __all__ = [
-    "HEAD_BYTES", "charset_from_content_type", "declared_charset", "declared_charsets", "decode_document",
-    "normalize_charset",
+    "GARBLED_RATIO", "HEAD_BYTES", "charset_from_content_type", "declared_charset", "declared_charsets",
+    "decode_document", "garbled_reason", "normalize_charset",
 ]
 
 #: How much of the document is searched for an in-document encoding declaration.
 HEAD_BYTES = 4096
+#: Text with more than this share of broken characters is garbled (see ``garbled_reason``).
+GARBLED_RATIO = 0.02
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     # UTF-32 first: its little-endian BOM starts with the UTF-16 LE one.
@@ -239,3 +248,62 @@ def decode_document(body: bytes, header_charset: str | None = None) -> tuple[str
 
     # 6. Last resort: never fails.
     return body.decode("gb18030", errors="replace"), "gb18030"
+
+
+# Characters no correctly decoded headline contains: U+FFFD (a byte sequence the codec could not read),
+# private-use code points (GB18030 maps byte pairs that are unassigned in GBK there, e.g. Big5 read as GBK) and
+# C1 controls (bytes 0x80-0x9F read as Latin-1).
+_BROKEN_CHARS = re.compile("[\ufffd\ue000-\uf8ff\u0080-\u009f]")
+# UTF-8 read as windows-1252/Latin-1: a lead byte (U+00C2..U+00EF) followed by what continuation bytes
+# 0x80-0xBF become in those codecs. French or German text practically never has such pairs; "脱贫" read this
+# way is "è„±è´«".
+_CP1252_CONTINUATION = "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152" \
+    "\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178"
+_UTF8_AS_LATIN1 = re.compile(f"[\u00c2-\u00ef][{_CP1252_CONTINUATION}]{{1,2}}")
+# UTF-8 read as GBK (the mix that broke RSSHub's people.com.cn route): "脱贫攻坚" becomes "鑴辫传鏀诲潥", rare
+# characters whose GB18030 bytes are valid UTF-8 again. Real Chinese text practically never round-trips so.
+_CJK_RUN = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]{3,}")
+_CJK_CHAR = re.compile("[\u2e80-\u9fff\uf900-\ufaff]")
+
+
+def _utf8_read_as_gbk(run: str) -> bool:
+    """Whether a run of CJK characters is UTF-8 bytes that were decoded as GBK/GB18030."""
+    try:
+        raw = run.encode("gb18030")
+    except UnicodeEncodeError:
+        return False
+    for cut in (0, 1, 2):   # the run's last character may have taken the first bytes of one cut short
+        try:
+            decoded = raw[: len(raw) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return bool(_CJK_CHAR.search(decoded))
+    return False
+
+
+def garbled_reason(texts: str | Iterable[str | None]) -> str | None:
+    """Why decoded text is mojibake rather than text (a short phrase for an error message), or None if it is fine.
+
+    ``texts`` is the text a scraper would store (titles, summaries...). It is garbled when more than
+    ``GARBLED_RATIO`` of its non-space characters are broken (U+FFFD, private-use, C1 controls) or belong to
+    UTF-8 read as Latin-1 or as GBK; a stray broken character in a long text is tolerated.
+    """
+    text = texts if isinstance(texts, str) else " ".join(t for t in texts if t)
+    total = sum(1 for char in text if not char.isspace())
+    if not total:
+        return None
+    # The specific diagnoses first: they say what went wrong, not only that something did.
+    pairs = _UTF8_AS_LATIN1.findall(text)
+    covered = sum(len(pair) for pair in pairs)
+    if len(pairs) >= 2 and covered > GARBLED_RATIO * total:
+        return f"{covered} of {total} characters look like UTF-8 read as Latin-1 (such as {pairs[0]!r})"
+    runs = [run for run in _CJK_RUN.findall(text) if _utf8_read_as_gbk(run)]
+    covered = sum(len(run) for run in runs)
+    if covered > GARBLED_RATIO * total:
+        return f"{covered} of {total} characters look like UTF-8 read as GBK (such as {runs[0][:8]!r})"
+    broken = _BROKEN_CHARS.findall(text)
+    if len(broken) >= 2 and len(broken) > GARBLED_RATIO * total:
+        kinds = sorted({"replacement (U+FFFD)" if c == "\ufffd" else "control" if c < "\u00a0" else "private-use"
+                        for c in broken})
+        return f"{len(broken)} of {total} characters are {' or '.join(kinds)} characters"
+    return None

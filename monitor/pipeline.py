@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from db.store import Store
+from monitor import spider
 from monitor.config import Config, SourceConfig
 from monitor.errors import FetchError, ScrapeError
 from monitor.fetch import Fetcher
@@ -52,29 +53,40 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     rules = config.topic_rules(source.topics) if source.topics else config.topics
     kind = get_kind(source.kind)
     options = {"select": dict(source.select)}
-    pages = _PageQueue(source)
+    # Kind `related` has no page to scrape here: the spider below fetches, reads and stores its own pages.
+    pages = _PageQueue(source) if source.kind != spider.RELATED_KIND else []
+    followed: list[tuple[int, str]] = []    # (item id, url) of stored items whose pages `follow: related` reads
     fetched_any = False
     try:
         for url, configured in pages:
-            etag, last_modified = store.http_cache(url)
+            etag, last_modified, discovered = store.http_cache(url)
             response = fetcher.fetch(url, etag=etag, last_modified=last_modified, settings=source.http,
                                      **({} if configured else {"configured": False}))
             result.http_status = response.status
             if response.not_modified:
+                pages.add(discovered)    # an unchanged sitemap index still lists children that may have changed
                 continue
             fetched_any = True
             page = response.as_page()
             raw_items = kind.scrape(page, options)
-            if kind.discover:
-                pages.add(kind.discover(page, options))
+            discovered = kind.discover(page, options) if kind.discover else []
+            pages.add(discovered)
             result.encoding = result.encoding or _encoding_of(raw_items)
             items = _prepare(raw_items, zone, rules, keep_unmatched=not source.topics)
             items = items[: max(0, source.max_items - result.items_seen)]
             saved = store.save_items(items, source=source.name, run_id=run_id)
             result.items_seen += saved.seen
             result.items_new += saved.new
+            if source.follow == spider.FOLLOW_RELATED:
+                followed += [(i, item.url) for i, item in zip(saved.item_ids, items, strict=True) if item.url]
             # Remembered only once the items are stored, so a failed parse is retried in full next time.
-            store.remember_http_cache(url, response.etag, response.last_modified)
+            store.remember_http_cache(url, response.etag, response.last_modified, discovered)
+        if source.kind == spider.RELATED_KIND or followed:
+            # Article pages: what they say fills their items; related headlines become items and links.
+            crawl = spider.crawl(source, followed, config=config, store=store, fetcher=fetcher, zone=zone,
+                                 run_id=run_id)
+            crawl.add_to(result)
+            fetched_any = fetched_any or source.kind == spider.RELATED_KIND
         if result.items_seen >= source.max_items:
             log.warning("%s: stopped at max_items=%d items in this run; raise it if the source lists more",
                         source.name, source.max_items)

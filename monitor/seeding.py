@@ -1,57 +1,84 @@
-"""Import seed documents into the store: the article, its related headlines, and the links between them."""
+"""Import seed documents into the store: the article, its related headlines, and the links between them.
+
+A seed is a file (the text form, an HTML article page, or the headline-list data file) or the URL of an article
+page, fetched with the project's fetcher.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
 from db.store import Store
 from monitor import text
-from monitor.errors import SeedError
+from monitor.config import HttpSettings
+from monitor.errors import FetchError, SeedError
+from monitor.fetch import Fetcher
 from monitor.normalise import apply_topics, normalise
 from monitor.topics import TopicRule
 from scrapers.base import RawItem
-from scrapers.seed import SeedHeadline, SeedList, parse_seed_data, parse_seed_text
+from scrapers.seed import SeedHeadline, SeedList, parse_seed_data, parse_seed_html, parse_seed_text
 
 log = logging.getLogger(__name__)
 
 SEED_SOURCE = "seed"   # the source name seed imports are recorded under in runs and sightings
+_URL = re.compile(r"^https?://", re.I)
+
+
+def seed_url(location: str | Path) -> str | None:
+    """The URL a seed argument names, or None for a file path."""
+    return str(location) if isinstance(location, str) and _URL.match(location) else None
 
 
 @dataclass
 class SeedImport:
-    path: Path
+    path: Path | str
     already_imported: bool
     items_seen: int = 0
     items_new: int = 0
     links_new: int = 0
 
 
-def read_seed_file(path: Path) -> tuple[SeedList, str | None, bytes]:
-    """Parse a seed file in any known form; returns the list, the zone its data file names (if any), the bytes."""
+def read_seed_file(path: Path | str, http: HttpSettings | None = None) -> tuple[SeedList, str | None, bytes]:
+    """Parse a seed in any known form; returns the list, the zone its data file names (if any), the bytes.
+
+    ``path`` may be the URL of an article page (fetched with ``http``, default settings if None).
+    """
+    url = seed_url(path)
+    if url:
+        try:
+            with Fetcher(http or HttpSettings()) as fetcher:
+                page = fetcher.fetch(url).as_page()
+        except FetchError as error:
+            raise SeedError(f"{url}: cannot fetch the seed page: {error}") from None
+        return parse_seed_html(page.body, name=url, url=page.url), None, page.body
+    path = Path(path)
     try:
         body = path.read_bytes()
     except OSError as error:
         raise SeedError(f"{path}: cannot read the seed file: {error.strerror or error}") from None
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":   # after a UTF-8 byte-order mark too
+        # HTML pages come in any encoding; scrapers.related decodes them as it decodes fetched pages.
+        return parse_seed_html(body, name=str(path)), None, body
     try:
         content = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SeedError(f"{path}: the seed file is not UTF-8 text") from None
-    stripped = content.lstrip()
-    if stripped.startswith("{"):
+    if content.lstrip().startswith("{"):
         seed, zone_name = parse_seed_data(content, name=str(path))
         return seed, zone_name, body
-    if stripped.startswith("<"):
-        raise SeedError(f"{path}: HTML seed pages are not supported yet; use the text form or the data file")
     return parse_seed_text(content, name=str(path)), None, body
 
 
-def import_seed(store: Store, path: Path, zone: tzinfo, rules: tuple[TopicRule, ...] = ()) -> SeedImport:
-    """Import one seed file, labelling its items with the topics they match; the same bytes twice change nothing."""
-    seed, data_zone, body = read_seed_file(path)
+def import_seed(store: Store, path: Path | str, zone: tzinfo, rules: tuple[TopicRule, ...] = (),
+                http: HttpSettings | None = None) -> SeedImport:
+    """Import one seed file or page URL, labelling its items with the topics they match; the same bytes twice
+    change nothing."""
+    seed, data_zone, body = read_seed_file(path, http)
     digest = hashlib.sha256(body).hexdigest()
     if store.seed_imported(digest):
         return SeedImport(path=path, already_imported=True)
@@ -80,6 +107,6 @@ def import_seed(store: Store, path: Path, zone: tzinfo, rules: tuple[TopicRule, 
 
 
 def _to_item(headline: SeedHeadline, zone: tzinfo, reference):
-    raw = RawItem(title=headline.title, summary=headline.summary, publisher=headline.publisher,
+    raw = RawItem(title=headline.title, url=headline.url, summary=headline.summary, publisher=headline.publisher,
                   published=headline.published)
     return normalise(raw, zone, origin="seed", reference=reference)

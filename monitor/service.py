@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -66,10 +67,25 @@ class Monitor:
         """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite)."""
         sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers)) as pool:
-            return list(pool.map(self.run, sources))
+            futures = {source.name: pool.submit(self.run, source) for source in _interleave_hosts(sources)}
+            return [futures[source.name].result() for source in sources]
 
     def run(self, source: SourceConfig) -> RunResult:
         return run_source(source, config=self.config, store=self.store, fetcher=self.fetcher, zone=self.zone)
+
+
+def _interleave_hosts(sources: list[SourceConfig]) -> list[SourceConfig]:
+    """Sources ordered round-robin over their hosts, so the pool's workers do not queue behind one busy host."""
+    by_host: dict[str, list[SourceConfig]] = {}
+    for source in sources:
+        host = urlsplit(source.start_urls[0]).hostname if source.start_urls else ""
+        by_host.setdefault(host or "", []).append(source)
+    queues = list(by_host.values())
+    ordered = []
+    while queues:
+        ordered += [queue.pop(0) for queue in queues]
+        queues = [queue for queue in queues if queue]
+    return ordered
 
 
 def _scheduled_run(monitor: Monitor, source_name: str) -> RunResult:

@@ -23,6 +23,8 @@ Public API: ``fold_char``, ``fold_text``, ``split_truncation``, ``strip_outlet_s
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import email.utils
 import re
@@ -35,11 +37,14 @@ from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "FOLD_VARIANTS",
     "KNOWN_OUTLETS",
     "TRACKING_PARAMS",
     "TRACKING_PREFIXES",
     "canonical_url",
+    "unwrap_redirect",
     "fold_char",
+    "fold_spaced",
     "fold_text",
     "iso",
     "parse_date",
@@ -80,14 +85,31 @@ class _DropTable(dict):
         return value
 
 
-_DROP = _DropTable()
+# Variants OpenCC's t2s leaves apart although headlines use them interchangeably: the particle 著 of Taiwan and
+# Hong Kong text is 着 in the mainland (搶著要 / 抢着要), 妳 is 你, and a few old forms. Folded to one character
+# (fold_text only: the stored titles keep what the source wrote).
+FOLD_VARIANTS: dict[str, str] = {"著": "着", "衞": "卫", "呉": "吴", "衹": "只", "甦": "苏", "痺": "痹", "妳": "你"}
+
+_DROP = _DropTable({ord(k): v for k, v in FOLD_VARIANTS.items()})
+
+
+class _SpaceTable(dict):
+    """A ``str.translate`` table that turns categories P*, S*, Z* and C* into spaces (filled in lazily)."""
+
+    def __missing__(self, codepoint: int) -> str | int:
+        value = " " if unicodedata.category(chr(codepoint))[0] in "PSZC" else codepoint
+        self[codepoint] = value
+        return value
+
+
+_SPACE = _SpaceTable({ord(k): v for k, v in FOLD_VARIANTS.items()})
 
 
 def fold_text(text: str) -> str:
     """The folded form of ``text``: the form titles and topic keywords are compared in.
 
     Unicode NFKC (full-width -> half-width), traditional -> simplified (OpenCC ``t2s`` over the
-    whole string, so phrase conversions apply), lower-case, and every whitespace, punctuation,
+    whole string, so phrase conversions apply), ``FOLD_VARIANTS``, lower-case, and every whitespace, punctuation,
     symbol and control character removed. Punctuation goes before the conversion too, so text
     folds the same with or without spaces inside it.
     ``fold_text("【決戰決勝 脫貧攻堅】ＡＢＣ")`` is ``"决战决胜脱贫攻坚abc"``.
@@ -100,6 +122,20 @@ def fold_text(text: str) -> str:
     if not text:
         return ""
     return _t2s(text).lower().translate(_DROP)
+
+
+def fold_spaced(text: str) -> str:
+    """``fold_text`` that keeps word boundaries: each run of whitespace, punctuation and symbols becomes one space.
+
+    One OpenCC call for a whole headline, for identity's tokens (``monitor.identity``), where Latin words must stay
+    apart: ``fold_spaced("Tik Tok美國業務，此前")`` is ``"tik tok美国业务 此前"``.
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text).translate(_SPACE)
+    if not text.strip():
+        return ""
+    return " ".join(_t2s(text).lower().translate(_SPACE).split())
 
 
 @lru_cache(maxsize=65536)
@@ -382,6 +418,57 @@ def _is_tracking(name: str) -> bool:
     return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
 
 
+# Google News article links: /articles/<base64url protobuf>, under /rss/ or /__i/rss/rd/ (the feed's <link>).
+_GOOGLE_NEWS_ARTICLE = re.compile(r"^/(?:__i/rss/rd/|rss/)?articles/([A-Za-z0-9_-]{16,})")
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[i]
+        value |= (byte & 0x7F) << shift
+        i += 1
+        if not byte & 0x80:
+            return value, i
+        shift += 7
+
+
+def unwrap_redirect(url: str) -> str | None:
+    """The publisher's URL that a Google News article link carries, or ``None``.
+
+    Google News feeds link every item through ``news.google.com/.../articles/CBMi...``: base64url of a small
+    protobuf whose first text field, in the links of 2019-2023, is the article's own URL. Identity (rule 1)
+    compares that URL, so a Google News item and the publisher's own feed item are one row. Newer links carry an
+    opaque id instead (``AU_yqL...``): ``None``, and the redirect URL stays the key.
+    """
+    try:
+        parts = urlsplit((url or "").strip())
+        if (parts.hostname or "").lower() != "news.google.com":
+            return None
+        m = _GOOGLE_NEWS_ARTICLE.match(parts.path)
+        if not m:
+            return None
+        token = m.group(1)
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        i = 0
+        while i < len(data):
+            tag, i = _varint(data, i)
+            wire = tag & 7
+            if wire == 0:
+                _, i = _varint(data, i)
+            elif wire == 2:
+                length, i = _varint(data, i)
+                field = data[i:i + length]
+                i += length
+                if field.startswith((b"http://", b"https://")):
+                    return field.decode("utf-8")
+            else:
+                return None
+    except (ValueError, IndexError, UnicodeDecodeError, binascii.Error):
+        return None
+    return None
+
+
 def canonical_url(url: str) -> str:
     """The canonical form of a URL, used only as an identity key (DESIGN.md, Identity rule 1).
 
@@ -391,9 +478,11 @@ def canonical_url(url: str) -> str:
     made ``/``, ``.``/``..`` segments resolved, percent escapes upper-cased and unreserved ones
     decoded, non-ASCII characters percent-encoded as UTF-8. Protocol-relative ``//host/...`` is
     read as http. Anything else (other schemes, relative or unparsable strings) comes back
-    stripped, otherwise unchanged: it never raises.
+    stripped, otherwise unchanged: it never raises. A Google News article link becomes the canonical form of the
+    publisher's URL it carries (``unwrap_redirect``).
     """
     raw = (url or "").strip()
+    raw = unwrap_redirect(raw) or raw
     try:
         text = "http:" + raw if raw.startswith("//") else raw
         parts = urlsplit(text)

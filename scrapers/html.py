@@ -37,6 +37,7 @@ Decisions:
 
 from __future__ import annotations
 
+import html.entities
 import logging
 import re
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from urllib.parse import urlsplit
 import soupsieve
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
-from monitor.encoding import charset_from_content_type, decode_document
+from monitor.encoding import charset_from_content_type, decode_document, garbled_reason
 from monitor.errors import ScrapeError
 from scrapers.base import Page, RawItem, register
 
@@ -68,6 +69,14 @@ _SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 _FIELD_SELECTOR = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$", re.S)
 _URL_NOISE = re.compile(r"[\t\n\r]")   # browsers drop tabs and newlines inside URLs
 _MARKUP_HINT = re.compile(r"<[A-Za-z!/?]|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
+
+
+_BARE_AMPERSAND = re.compile(r"&([A-Za-z][A-Za-z0-9]*;?)")
+
+
+def _escape_bare_ampersand(match: re.Match) -> str:
+    """``S&P`` is text, not an entity: html.parser would drop an unknown ``&P`` at the end of a string."""
+    return match.group(0) if match.group(1) in html.entities.html5 else "&amp;" + match.group(1)
 
 
 def collapse_whitespace(text: str) -> str:
@@ -108,7 +117,7 @@ def plain_text(fragment: str | None, max_chars: int | None = None) -> str:
     if not fragment:
         return ""
     if _MARKUP_HINT.search(fragment):
-        text = element_text(BeautifulSoup(fragment, "html.parser"))
+        text = element_text(BeautifulSoup(_BARE_AMPERSAND.sub(_escape_bare_ampersand, fragment), "html.parser"))
     else:
         text = collapse_whitespace(fragment)
     if max_chars is not None and len(text) > max_chars:
@@ -309,4 +318,9 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
         raise ScrapeError(f"html: selector {item_css!r} matched {len(elements)} elements on {page.url} "
                           f"but the title selector {title_selector!r} found no text in any of them; "
                           "the page layout may have changed", error_class="selector_empty")
+    garbled = garbled_reason(text for item in items for text in (item.title, item.summary, item.publisher))
+    if garbled:
+        raise ScrapeError(f"html: the text read from {page.url} is garbled ({garbled}, decoded as {encoding}): "
+                          "the page's bytes do not match the encoding it declares, so nothing was stored; if it "
+                          "reads correctly in a browser, please report it with this URL", error_class="encoding")
     return items

@@ -43,7 +43,7 @@ from typing import Any
 
 import feedparser
 
-from monitor.encoding import charset_from_content_type, decode_document
+from monitor.encoding import charset_from_content_type, decode_document, garbled_reason
 from monitor.errors import ScrapeError
 from scrapers.base import Page, RawItem, register
 from scrapers.html import plain_text, resolve_link
@@ -212,4 +212,9 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
         item = _entry_to_item(entry, page, feed_title, encoding)
         if item is not None:
             items.append(item)
+    garbled = garbled_reason(text for item in items for text in (item.title, item.summary, item.publisher))
+    if garbled:
+        raise ScrapeError(f"rss: the text read from {page.url} is garbled ({garbled}, decoded as {encoding}): "
+                          "the feed's bytes do not match the encoding it declares, so nothing was stored; if it "
+                          "reads correctly in a browser, please report it with this URL", error_class="encoding")
     return items

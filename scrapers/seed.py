@@ -1,6 +1,6 @@
 """Seed documents: an article and the related-headline list (相關焦點) that starts a corpus.
 
-Two forms are read:
+Three forms are read:
 
 * the text form (``../shared/seed/*.txt``): the article title on line 1, ``YYYY-MM-DD publisher`` on line 3, the
   body, then a related-headlines heading and one ``•`` bullet per headline, each followed by an indented snippet.
@@ -8,6 +8,9 @@ Two forms are read:
   dateline ``12月8日訊`` the date, and a snippet that repeats a title cut short with "..." gives the full title.
 * the project's headline-list data file (``data/seed-headlines.json``), made from the text form by
   ``run_monitor.py seed --write-data``: titles, publishers and dates only (facts; no snippets, no body).
+* an HTML article page (a saved file or a fetched URL): its title, byline and related block, read by
+  ``scrapers.related``. Each linked headline's item text (the snippet under it) is read exactly as the text form's
+  snippet is, so the same list gives the same rows in either form; the HTML form adds each headline's URL.
 
 The parser only reads; importing into the database is ``monitor.seeding``.
 """
@@ -20,13 +23,11 @@ from dataclasses import asdict, dataclass, field
 
 from monitor.errors import SeedError
 from monitor.text import fold_text, split_truncation
+from scrapers.base import Page
+from scrapers.related import RELATED_HEADINGS, read_article
 
 DATA_FORMAT = "news-monitor/seed-headlines"
 DATA_VERSION = 1
-
-# Headings of related-headline blocks, in both scripts (the HTML related-block scraper will share this list).
-RELATED_HEADINGS = ("相關焦點", "相关焦点", "相關新聞", "相关新闻", "相關推薦", "相关推荐", "相關閱讀", "相关阅读",
-                    "延伸閱讀", "延伸阅读", "推薦閱讀", "推荐阅读")
 
 _BULLET = re.compile(r"^\s*[•·●▪◦]\s*(.+?)\s*$")
 _DATE_THEN_SOURCE = re.compile(r"(\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2})?)\s*[來来]源\s*[:：]")
@@ -46,7 +47,8 @@ class SeedHeadline:
     listed_title: str
     publisher: str | None = None
     published: str | None = None     # as written ("2020-12-11 18:56", "12月8日") or ISO 8601 in the data file
-    summary: str | None = None       # the snippet (text form only)
+    summary: str | None = None       # the snippet (text and HTML forms)
+    url: str | None = None           # the link (HTML form only)
 
 
 @dataclass
@@ -83,6 +85,31 @@ def parse_seed_text(text: str, *, name: str = "seed") -> SeedList:
         raise SeedError(f"{name}: the '{seed.heading}' block lists no headlines ('•' bullets)")
     for listed, snippet_lines in blocks:
         seed.related.append(_read_headline(listed, " ".join(snippet_lines)))
+    return seed
+
+
+def parse_seed_html(body: bytes, *, name: str = "seed", url: str = "") -> SeedList:
+    """Read an article page as a seed: the article and its related block (SeedError if it has none).
+
+    ``url`` is where the page came from ("" for a file: relative links then resolve against the page's
+    canonical URL, or are left out).
+    """
+    article = read_article(Page(url=url, body=body))
+    if not url and article.canonical_url:
+        article = read_article(Page(url=article.canonical_url, body=body))
+    if not article.title:
+        raise SeedError(f"{name}: the HTML page has no title (<h1>, og:title or <title>)")
+    if not article.related:
+        raise SeedError(f"{name}: no related-headlines block found in the HTML page (looked for headings "
+                        f"{', '.join(RELATED_HEADINGS)} followed by a list of links)")
+    seed = SeedList(article=SeedHeadline(title=article.title, listed_title=article.title,
+                                         publisher=article.publisher, published=article.published,
+                                         url=article.canonical_url or url or None),
+                    heading=article.heading or "相關焦點")
+    for raw in article.related:
+        headline = _read_headline(raw.extra.get("listed_title") or raw.title, raw.extra.get("context") or "")
+        headline.url = raw.url
+        seed.related.append(headline)
     return seed
 
 
@@ -149,6 +176,8 @@ def seed_to_data(seed: SeedList, *, source_document: str, timezone: str) -> dict
     def facts(headline: SeedHeadline) -> dict:
         record = asdict(headline)
         record.pop("summary")
+        if record["url"] is None:    # the text form has no links: its data file stays as it was
+            record.pop("url")
         return record
 
     return {
@@ -186,4 +215,5 @@ def _headline_from(record: dict) -> SeedHeadline:
         listed_title=record.get("listed_title") or record["title"],
         publisher=record.get("publisher"),
         published=record.get("published"),
+        url=record.get("url"),
     )

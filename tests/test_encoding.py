@@ -7,13 +7,22 @@ import re
 
 import pytest
 
+from monitor.config import load_config
 from monitor.encoding import (
     charset_from_content_type,
     declared_charset,
     declared_charsets,
     decode_document,
+    garbled_reason,
     normalize_charset,
 )
+from monitor.errors import ScrapeError
+from monitor.service import Monitor
+from scrapers.base import Page
+from scrapers.html import scrape_html
+from scrapers.rss import scrape_rss
+from tests.fetch_server import answer, serve
+from tests.helpers import fetch_page, write_config
 
 GBK_ONLY_PAGE = (
     '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
@@ -277,3 +286,98 @@ def test_charset_from_content_type():
     assert charset_from_content_type('application/rss+xml;charset="utf-8"') == "utf-8"
     assert charset_from_content_type("text/html") is None
     assert charset_from_content_type(None) is None
+
+
+# --- garbled text is refused, not stored ----------------------------------------------------------------------
+
+TITLES = ["决战决胜脱贫攻坚要抓好三个重点", "朱镕基旧居前的精准扶贫故事", "人民网评：乡村振兴看福建", "陶喆新专辑发布"]
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param(" ".join(TITLES), id="chinese"),
+    pytest.param("決戰決勝脫貧攻堅要抓好三個重點 鄉村振興看福建", id="traditional"),
+    pytest.param("Les élèves à l’école « très » déçus — naïve café; Ärger, Übermaß, Straße", id="european"),
+    pytest.param("Москва: новости дня", id="cyrillic"),
+    pytest.param("脱贫攻坚" * 20 + "\ufffd", id="one-stray-replacement"),
+    pytest.param("", id="empty"),
+    pytest.param(" \n ", id="blank"),
+])
+def test_good_text_is_not_garbled(text):
+    assert garbled_reason(text) is None
+
+
+@pytest.mark.parametrize("texts, phrase", [
+    pytest.param([t.encode("utf-8").decode("cp1252", errors="replace") for t in TITLES], "Latin-1",
+                 id="utf8-read-as-cp1252"),
+    pytest.param([t.encode("utf-8").decode("latin-1") for t in TITLES], "Latin-1", id="utf8-read-as-latin1"),
+    pytest.param([t.encode("utf-8").decode("gb18030", errors="replace") for t in TITLES], "GBK",
+                 id="utf8-read-as-gbk"),
+    pytest.param(["脱贫攻坚".encode().decode("gbk"), "精准扶贫".encode().decode("gbk")], "GBK",
+                 id="utf8-read-as-gbk-no-replacement"),
+    pytest.param(["\ufffd\ufffd\ufffd\ufffd\ufffd:\ufffd\ufffd\ufffd\ufffd", "\ufffd\ufffd\ufffd"], "U+FFFD",
+                 id="mangled-upstream"),
+    pytest.param(["決戰決勝脫貧攻堅要抓好三個重點".encode("big5").decode("gb18030", errors="replace")], "private-use",
+                 id="big5-read-as-gbk"),
+])
+def test_mojibake_is_garbled(texts, phrase):
+    reason = garbled_reason(texts)
+    assert reason is not None and phrase in reason
+
+
+def test_gb2312_page_with_gbk_only_characters_through_the_fetcher():
+    """The issue's case end to end: served with charset=gb2312 in the header and the meta, holding 镕 and 喆."""
+    body = GBK_ONLY_PAGE.encode("gbk")
+    with serve() as server:
+        server.routes["/list.html"] = answer(body=body, headers={"Content-Type": "text/html; charset=gb2312"})
+        page = fetch_page(server.url("/list.html"))
+    assert page.charset == "gb2312"
+    items = scrape_html(page, {"select": {"item": "li"}})
+    assert [item.title for item in items] == ["朱镕基会见外宾", "陶喆新专辑发布"]
+    assert {item.extra["encoding"] for item in items} == {"gb18030"}
+
+
+def mixed_page() -> bytes:
+    """GBK headlines and UTF-8 headlines in one page (RSSHub's people.com.cn breakage): no codec reads both."""
+    gbk = b"".join(b"<li><a href='/g.html'>" + t.encode("gbk") + b"</a></li>" for t in TITLES[:2])
+    utf8 = b"".join(b"<li><a href='/u.html'>" + t.encode("utf-8") + b"</a></li>" for t in TITLES[2:] * 3)
+    return b"<html><head><meta charset='gb2312'></head><body><ul>" + gbk + utf8 + b"</ul></body></html>"
+
+
+def test_html_page_mixing_gbk_and_utf8_fails_with_the_reason():
+    page = Page(url="http://news.example.cn/list.html", body=mixed_page(), content_type="text/html")
+    with pytest.raises(ScrapeError) as info:
+        scrape_html(page, {"select": {"item": "li"}})
+    assert info.value.error_class == "encoding"
+    message = str(info.value)
+    assert "http://news.example.cn/list.html" in message and "garbled" in message and "gb18030" in message
+
+
+def test_feed_with_mangled_titles_fails_with_the_reason():
+    """A feed that is valid UTF-8 but whose titles were destroyed upstream (every character became U+FFFD)."""
+    mangled = ["\ufffd" * len(title) for title in TITLES]
+    items = "".join(f"<item><title>{t}</title><link>http://news.example.cn/{i}.html</link></item>"
+                    for i, t in enumerate(mangled))
+    body = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>新闻</title>{items}' \
+           "</channel></rss>"
+    page = Page(url="http://news.example.cn/rss.xml", body=body.encode("utf-8"), content_type="application/rss+xml")
+    with pytest.raises(ScrapeError) as info:
+        scrape_rss(page, {})
+    assert info.value.error_class == "encoding"
+    assert "http://news.example.cn/rss.xml" in str(info.value) and "U+FFFD" in str(info.value)
+
+
+def test_garbled_page_is_a_failed_run_and_stores_nothing(tmp_path):
+    with serve() as server:
+        server.routes["/list.html"] = answer(body=mixed_page(), headers={"Content-Type": "text/html"})
+        config = write_config(tmp_path, [{"name": "mixed", "kind": "html", "url": server.url("/list.html"),
+                                          "every": "1h", "select": {"item": "li"}}])
+        monitor = Monitor.open(load_config(config))
+        try:
+            (result,) = monitor.run_once()
+            stored = monitor.store.conn.execute("SELECT count(*) FROM items").fetchone()[0]
+            run = monitor.store.conn.execute("SELECT status, error_class, error FROM runs").fetchone()
+        finally:
+            monitor.close()
+    assert (result.status, result.error_class) == ("error", "encoding")
+    assert stored == 0
+    assert (run["status"], run["error_class"]) == ("error", "encoding") and "garbled" in run["error"]

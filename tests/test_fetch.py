@@ -24,9 +24,10 @@ from monitor.fetch import Fetcher, FetchResult
 
 
 def settings(**overrides) -> HttpSettings:
-    """Test defaults: no retries and no politeness delay unless a test asks for them."""
+    """Test defaults: no retries, no politeness delay and no robots.txt request unless a test asks for them
+    (tests/test_fetch_politeness.py does)."""
     values = {"user_agent": "news-monitor-test/1.0", "timeout": 5.0, "max_bytes": 1_000_000, "retries": 0,
-              "per_host_delay": 0.0}
+              "per_host_delay": 0.0, "respect_robots": False}
     values.update(overrides)
     return HttpSettings(**values)
 
@@ -209,7 +210,8 @@ def test_compressed_body_is_decompressed(httpserver, fetcher, encoding, compress
 def test_redirect_is_followed_and_final_url_reported(httpserver, fetcher):
     httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
     httpserver.expect_request("/new").respond_with_data(b"moved here")
-    result = fetcher.fetch(httpserver.url_for("/old"))
+    # A redirect target must be a public address unless private networks are allowed (test_fetch_limits.py).
+    result = fetcher.fetch(httpserver.url_for("/old"), settings=settings(allow_private_networks=True))
     assert result.body == b"moved here"
     assert result.url == httpserver.url_for("/new")
 

@@ -63,7 +63,8 @@ def test_feed_and_gbk_list_page_are_ingested(httpserver, monitor_for):
         {"name": "list", "kind": "html", "url": httpserver.url_for("/list.html"), "every": "1h",
          "select": LIST_SELECT},
     ])
-    feed, page = monitor.run_once()
+    (feed,) = monitor.run_once(["feed"])       # one after the other: `once` runs sources concurrently
+    (page,) = monitor.run_once(["list"])
     assert (feed.status, feed.items_seen, feed.items_new) == ("ok", 4, 4)
     assert page.status == "ok" and page.items_seen == 3
 

@@ -325,3 +325,13 @@ def test_gbk_list_fetched_over_http(httpserver, content_type):
     assert titles(items)[:2] == ["朱镕基：脱贫攻坚 取得决定性成就", "陶喆公益演唱会为乡村振兴募款"]
     assert items[0].url == httpserver.url_for("/news/2020/1211/c1001-1.html")
     assert items[0].published == "2020年12月11日 18:56"
+
+
+@pytest.mark.parametrize(("fragment", "expected"), [
+    ("Rating cut by S&P", "Rating cut by S&P"),         # html.parser alone drops a trailing unknown "&P"
+    ("<b>AT&T</b> and S&P 500", "AT&T and S&P 500"),
+    ("a &amp; b &ldquo;高考&rdquo;", "a & b “高考”"),
+    ("&copy 2020", "© 2020"),                           # a legacy entity without ";" is still an entity
+])
+def test_plain_text_keeps_bare_ampersands(fragment, expected):
+    assert plain_text(fragment) == expected

@@ -1,0 +1,431 @@
+"""Stories: the items that report one story, grouped as they arrive, and the index that finds the candidates.
+
+DESIGN rule 4: the same story from different publishers is several items sharing ``items.story_id``. Whether two
+headlines are one story is decided by ``monitor.identity.compare`` (same core title, a cut-short title and the
+title it was cut from, or a near-duplicate that no templated-headline guard vetoes). This module keeps that
+decision incremental and bounded, so a new item costs a few indexed look-ups whatever the size of the corpus:
+
+* ``story_keys (day, key, item_id)``: for every item, its candidate keys (``identity.band_keys``: MinHash bands
+  and least-hash tokens) at its *day* (the publication date, else the day it was first seen), and, while its
+  title is cut short, its cut keys at day 0 (a cut title waits for its full title whatever the day).
+* A new item looks up its core key in ``items.core_key`` (and its folded title in ``items.title_key``); when no
+  such row is within ``STORY_WINDOW_DAYS`` of its day, its band keys within the window (the ``MAX_CANDIDATES``
+  items sharing the most keys); and the cut keys a full title may complete.
+* The keys of the most recent ``WINDOW_CACHE_DAYS`` are also kept in memory (``_WindowCache``), read from
+  story_keys and items the first time an item of those days arrives and kept up to date by every write: a live
+  monitor's items then cost no band look-up in SQLite. Older items (a backfill) use ``story_keys``. The cache is a
+  hint: every candidate is read back from ``items`` before it is compared, and a failed batch drops the cache.
+* A candidate's headline is built and compared only when its stored core key may match
+  (``identity.quick_score``). An item joins the story of the best match within the window (same title before
+  a cut-short title before a near-duplicate, then the higher score); with none it founds a story. Stories are
+  never re-clustered: a story that two later items could bridge stays two stories (rare within three days).
+* ``stories`` keeps a representative title (the founding item's, replaced by a full title if it was cut short),
+  the number of items and of distinct publishers, first and last seen, first and last published.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from itertools import chain
+from typing import NamedTuple
+
+from monitor import identity, text
+from monitor.identity import Headline, Match
+
+log = logging.getLogger(__name__)
+
+STORY_WINDOW_DAYS = 3      # an item joins a story only if their days are at most this far apart
+MAX_CANDIDATES = 6         # band candidates per item (those sharing the most keys first)
+MAX_POSTINGS = 50          # items of one window sharing one key, beyond which the key is not used
+MAX_COMPARED = 2           # of the in-memory ones, compared in full (the closest on character bigrams)
+MAX_EXACT = 50             # rows with the same core title looked at per item (most recent first)
+MAX_CUT = 100              # cut-short titles looked at per full title (most recent first)
+WINDOW_CACHE_DAYS = 14     # recent days whose keys are kept in memory (at least 2 * STORY_WINDOW_DAYS + 1)
+SQLITE_CACHE_KIB = 64 * 1024      # the store connection's page cache
+WINDOW_CACHE_MAX_ITEMS = 150_000   # a denser stream than this uses story_keys only (bounds the cache's memory)
+_RULE_ORDER = {"title": 0, "truncated": 1, "near": 2}
+
+_COLUMNS = "id, title, title_key, core_key, title_cut, url_key, publisher, publisher_key, published_at, " \
+           "first_seen_at, origin, story_id"
+
+
+def event_day(published_at: str | None, seen_at: str) -> int:
+    """The day an item is placed at for story windows: its publication date, else the day it was first seen."""
+    return date.fromisoformat((published_at or seen_at)[:10]).toordinal()
+
+
+@dataclass
+class Candidate:
+    """A stored item that may be the same item as, or the same story as, an incoming one."""
+
+    row: sqlite3.Row
+    headline: Headline | None    # None: its stored core key showed it could not match (never compared)
+    day: int
+    match: Match | None          # identity.compare(incoming, this); None: not one story by headline
+
+    @property
+    def item_id(self) -> int:
+        return self.row["id"]
+
+    def rank(self) -> tuple:
+        return (_RULE_ORDER[self.match.rule], -self.match.score, -self.item_id) if self.match else (9,)
+
+
+class _Recent(NamedTuple):
+    day: int
+    bigrams: frozenset[str]
+    cut: str
+    keys: tuple[int, ...]
+    row: sqlite3.Row              # the item's identity columns (_COLUMNS), kept current by StoryIndex.touch
+
+
+class _Postings:
+    """The items holding one key, by day: two parallel lists sorted by day, so a window is one slice."""
+
+    __slots__ = ("days", "ids")
+
+    def __init__(self) -> None:
+        self.days: list[int] = []
+        self.ids: list[int] = []
+
+    def add(self, day: int, item_id: int) -> None:
+        at = bisect_right(self.days, day)
+        self.days.insert(at, day)
+        self.ids.insert(at, item_id)
+
+    def remove(self, day: int, item_id: int) -> None:
+        for at in range(bisect_left(self.days, day), bisect_right(self.days, day)):
+            if self.ids[at] == item_id:
+                del self.days[at], self.ids[at]
+                return
+
+    def between(self, lo: int, hi: int) -> list[int]:
+        """The items of days lo..hi; none when they are more than ``MAX_POSTINGS`` (a key that common tells
+        nothing, as a stop word would not: dense templated families share such keys)."""
+        i, j = bisect_left(self.days, lo), bisect_right(self.days, hi)
+        return self.ids[i:j] if j - i <= MAX_POSTINGS else []
+
+
+class _WindowCache:
+    """The band keys of the items of days ``first``..``last``, in memory (see the module docstring)."""
+
+    def __init__(self, first: int, last: int):
+        self.first, self.last = first, last
+        self.entries: dict[int, _Recent] = {}
+        self.postings: dict[int, _Postings] = defaultdict(_Postings)
+
+    def covers(self, lo: int, hi: int) -> bool:
+        return self.first <= lo and hi <= self.last
+
+    def add(self, item_id: int, day: int, keys: tuple[int, ...], row: sqlite3.Row) -> None:
+        if self.first <= day <= self.last and item_id not in self.entries:
+            self.entries[item_id] = _Recent(day, identity.bigrams(row["core_key"] or ""), row["title_cut"] or "",
+                                            keys, row)
+            for k in keys:
+                self.postings[k].add(day, item_id)
+
+    def remove(self, item_id: int) -> None:
+        entry = self.entries.pop(item_id, None)
+        if entry:
+            for k in entry.keys:
+                self.postings[k].remove(entry.day, item_id)
+
+    def drop_before(self, day: int) -> None:
+        for item_id in [i for i, e in self.entries.items() if e.day < day]:
+            del self.entries[item_id]
+        for key in list(self.postings):
+            postings = self.postings[key]
+            cut = bisect_left(postings.days, day)
+            del postings.days[:cut], postings.ids[:cut]
+            if not postings.ids:
+                del self.postings[key]
+        self.first = day
+
+    def candidates(self, h: Headline, keys: tuple[int, ...], lo: int, hi: int) -> list[tuple[float, sqlite3.Row]]:
+        """Of the ``MAX_CANDIDATES`` items of days lo..hi sharing the most keys with ``h`` (as ``story_keys``
+        would rank them), the ``MAX_COMPARED`` closest on character bigrams (``identity.quick_score``, row)."""
+        postings = self.postings
+        counts = Counter(chain.from_iterable(postings[k].between(lo, hi) for k in keys if k in postings))
+        entries, scored = self.entries, []
+        for item_id in sorted(counts, key=counts.__getitem__, reverse=True)[:MAX_CANDIDATES]:
+            entry = entries[item_id]
+            score = identity.quick_score(h, entry.bigrams, entry.cut)
+            if score is not None:
+                scored.append((score, item_id))
+        scored.sort(reverse=True)
+        return [(score, entries[item_id].row) for score, item_id in scored[:MAX_COMPARED]]
+
+    def load(self, key_rows, item_rows) -> None:
+        """Fill days in bulk: story_keys rows (day, key, item_id) and items rows (id, day, row)."""
+        keys_of: dict[int, list[int]] = defaultdict(list)
+        fresh: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for day, key, item_id in key_rows:
+            if item_id not in self.entries:
+                fresh[key].append((day, item_id))
+                keys_of[item_id].append(key)
+        for key, pairs in fresh.items():
+            postings = self.postings[key]
+            merged = sorted(zip(postings.days, postings.ids, strict=True)) + sorted(pairs)
+            merged.sort()
+            postings.days = [day for day, _ in merged]
+            postings.ids = [item_id for _, item_id in merged]
+        for item_id, day, row in item_rows:
+            if item_id in keys_of:
+                self.entries[item_id] = _Recent(day, identity.bigrams(row["core_key"] or ""), row["title_cut"] or "",
+                                                tuple(keys_of[item_id]), row)
+
+
+class StoryIndex:
+    """Candidate look-ups and story bookkeeping on the store's connection (the caller holds the write lock)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._cache: _WindowCache | None = None
+        self._cut_keys: set[int] | None = None     # every day-0 (cut-title) key, so most titles skip that look-up
+        # The identity look-ups' hot pages (story_keys, items' key indexes) outgrow SQLite's 2 MiB default.
+        conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
+    # --- the key index -------------------------------------------------------------------------------------
+
+    def _rows(self, item_id: int, h: Headline, day: int) -> tuple[tuple[int, ...], list[tuple[int, int, int]]]:
+        """The item's band keys, and its story_keys rows: band keys at its day, cut keys at day 0 (any day)."""
+        bands = identity.band_keys(h.tokens)
+        return bands, [(day, k, item_id) for k in bands] + [(0, k, item_id) for k in identity.cut_keys(h)]
+
+    def add(self, item_id: int, h: Headline, day: int) -> None:
+        """Index a stored item (call it once its row is complete: its story assigned)."""
+        bands, rows = self._rows(item_id, h, day)
+        self.conn.executemany("INSERT OR IGNORE INTO story_keys (day, key, item_id) VALUES (?, ?, ?)", rows)
+        cache = self._cache
+        if cache is not None and cache.first <= day <= cache.last:
+            cache.add(item_id, day, bands, self._row(item_id))
+        if self._cut_keys is not None:
+            self._cut_keys.update(identity.cut_keys(h))
+
+    def remove(self, item_id: int, h: Headline, day: int) -> None:
+        _, rows = self._rows(item_id, h, day)
+        self.conn.executemany("DELETE FROM story_keys WHERE day = ? AND key = ? AND item_id = ?", rows)
+        if self._cache is not None:
+            self._cache.remove(item_id)
+
+    def touch(self, item_id: int) -> None:
+        """The item's row changed (a URL or publisher filled in): the in-memory copy follows."""
+        cache = self._cache
+        entry = cache.entries.get(item_id) if cache is not None else None
+        if entry is not None:
+            cache.entries[item_id] = entry._replace(row=self._row(item_id))
+
+    def _row(self, item_id: int) -> sqlite3.Row:
+        return self.conn.execute(f"SELECT {_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
+
+    def invalidate(self) -> None:
+        """Forget the in-memory keys (after a rolled-back batch); they are loaded again when needed."""
+        self._cache = None
+        self._cut_keys = None
+
+    def _may_complete(self, lookups: tuple[int, ...]) -> bool:
+        """Whether any stored cut-short title has one of these keys (a superset is kept: removals stay in it)."""
+        if self._cut_keys is None:
+            self._cut_keys = {key for (key,) in self.conn.execute("SELECT key FROM story_keys WHERE day = 0")}
+        return any(key in self._cut_keys for key in lookups)
+
+    def _window(self, day: int) -> _WindowCache | None:
+        """The cache covering ``day``'s story window, loading newer days as items arrive; None for older items."""
+        lo, hi = day - STORY_WINDOW_DAYS, day + STORY_WINDOW_DAYS
+        cache = self._cache
+        if cache is not None and cache.covers(lo, hi):
+            return cache
+        if cache is not None and hi <= cache.last:
+            return None                                   # older than the cache: story_keys
+        if hi > date.today().toordinal() + 2 * STORY_WINDOW_DAYS:
+            return None                                   # dated in the future (a wrong date): never move the cache
+        first = hi - WINDOW_CACHE_DAYS + 1
+        if cache is None or first > cache.last:
+            cache = _WindowCache(first, hi)
+            self._load(cache, first, hi)
+        else:
+            self._load(cache, cache.last + 1, hi)
+            cache.drop_before(first)
+        self._cache = cache if len(cache.entries) <= WINDOW_CACHE_MAX_ITEMS else None
+        return self._cache
+
+    def _load(self, cache: _WindowCache, first: int, last: int) -> None:
+        """Read days first..last from story_keys (their keys) and items (their core keys): nothing is recomputed."""
+        cache.last = max(cache.last, last)
+        key_rows = self.conn.execute("SELECT day, key, item_id FROM story_keys WHERE day BETWEEN ? AND ?",
+                                     (first, last)).fetchall()
+        start, end = date.fromordinal(first).isoformat(), date.fromordinal(last + 1).isoformat()
+        item_rows = [
+            (row["id"], event_day(row["published_at"], row["first_seen_at"]), row)
+            for row in self.conn.execute(
+                f"SELECT {_COLUMNS} FROM items WHERE published_at >= ? AND published_at < ? UNION ALL "
+                f"SELECT {_COLUMNS} FROM items WHERE first_seen_at >= ? AND first_seen_at < ? "
+                f"AND published_at IS NULL",
+                (start, end, start, end),
+            )
+        ]
+        cache.load(key_rows, item_rows)
+
+    # --- candidates ----------------------------------------------------------------------------------------
+
+    def exact_rows(self, h: Headline, title_key: str) -> list[sqlite3.Row]:
+        """Rows with the same folded title or the same core title, oldest first (the most recent ``MAX_EXACT``)."""
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM items WHERE core_key = ? OR title_key = ? LIMIT {4 * MAX_EXACT}",
+            (h.key, title_key),
+        ).fetchall()
+        rows.sort(key=lambda row: row["id"])
+        return rows[-MAX_EXACT:]
+
+    def candidates(self, h: Headline, day: int, exact: list[sqlite3.Row]) -> list[Candidate]:
+        """Stored items an incoming headline may match, best match first (those with no match last).
+
+        ``exact`` are the rows with the same core title (``exact_rows``); only when none is within the story window
+        are the band keys looked up. A candidate's headline is built (and compared) only when a quick look at its
+        stored core key (``identity.quick_score``) says it may match: most band candidates share a template,
+        not a story.
+        """
+        rows: dict[int, sqlite3.Row] = {row["id"]: row for row in exact}
+        known: dict[int, float] = {}          # quick scores the in-memory window already computed
+        in_window = any(abs(event_day(r["published_at"], r["first_seen_at"]) - day) <= STORY_WINDOW_DAYS
+                        for r in exact)
+        ids = []
+        for candidate in [] if in_window else self._band_candidates(h, day):
+            if isinstance(candidate, int):
+                ids.append(candidate)
+            else:
+                score, row = candidate
+                if rows.setdefault(row["id"], row) is row:
+                    known[row["id"]] = score
+        lookups = identity.cut_lookup_keys(h)
+        if lookups and self._may_complete(lookups):   # cut-short titles this one may complete, whatever their day
+            ids += [item_id for (item_id,) in self.conn.execute(
+                f"SELECT item_id FROM story_keys WHERE day = 0 AND key IN ({','.join('?' * len(lookups))}) "
+                f"ORDER BY item_id DESC LIMIT {MAX_CUT}", lookups)]
+        if h.cut == "end":   # the full titles this fragment may be the beginning of
+            for column, fragment in (("core_key", h.key), ("title_key", h.plain)):
+                if len(fragment) >= identity.MIN_FRAGMENT:
+                    ids += [item_id for (item_id,) in self.conn.execute(
+                        f"SELECT id FROM items WHERE {column} > ? AND {column} < ? AND title_cut = '' "
+                        f"LIMIT {MAX_EXACT}", (fragment, fragment + "\U0010ffff"))]
+        ids = [item_id for item_id in dict.fromkeys(ids) if item_id not in rows]
+        if ids:
+            placeholders = ",".join("?" * len(ids))
+            for row in self.conn.execute(f"SELECT {_COLUMNS} FROM items WHERE id IN ({placeholders})", ids):
+                rows[row["id"]] = row
+        # The closest on character bigrams first; once one is a near-duplicate, the less close ones are not compared
+        # (rows with the same core title or a cut title score 1 and always are).
+        scored = sorted(((known[item_id] if item_id in known else
+                          identity.quick_score(h, identity.bigrams(row["core_key"] or ""), row["title_cut"]), row)
+                         for item_id, row in rows.items()), key=lambda pair: -1.0 if pair[0] is None else -pair[0])
+        found, near = [], False
+        for score, row in scored:
+            other = match = None
+            if score is not None and (score >= 1.0 or not near):
+                other = identity.headline(row["title"])
+                match = identity.compare(h, other)
+                near = near or (match is not None and match.rule == "near")
+            found.append(Candidate(row, other, event_day(row["published_at"], row["first_seen_at"]), match))
+        found.sort(key=Candidate.rank)
+        return found
+
+    def _band_candidates(self, h: Headline, day: int) -> list[int] | list[tuple[float, sqlite3.Row]]:
+        """Items within the story window sharing band keys with ``h``, the most shared first: (quick score, row)
+        from the in-memory window (only those whose core key may match), else their ids from story_keys."""
+        keys = identity.band_keys(h.tokens)
+        if not keys:
+            return []
+        lo, hi = day - STORY_WINDOW_DAYS, day + STORY_WINDOW_DAYS
+        cache = self._window(day)
+        if cache is not None:
+            return cache.candidates(h, keys, lo, hi)
+        days = list(range(lo, hi + 1))
+        return [item_id for (item_id,) in self.conn.execute(
+            f"SELECT item_id FROM story_keys WHERE day IN ({','.join('?' * len(days))}) "
+            f"AND key IN ({','.join('?' * len(keys))}) "
+            f"GROUP BY item_id ORDER BY count(*) DESC, item_id DESC LIMIT {MAX_CANDIDATES}", (*days, *keys))]
+
+    # --- stories -------------------------------------------------------------------------------------------
+
+    def best_story(self, candidates: list[Candidate], day: int) -> Candidate | None:
+        """The candidate whose story an incoming item joins: the best match within the story window."""
+        for candidate in candidates:
+            if candidate.match is None:
+                break
+            if candidate.row["story_id"] is not None and abs(candidate.day - day) <= STORY_WINDOW_DAYS:
+                return candidate
+        return None
+
+    def found_story(self, item_id: int, title: str, key: str, seen_at: str) -> int:
+        cursor = self.conn.execute(
+            "INSERT INTO stories (title, story_key, items, publishers, first_seen_at, last_seen_at) "
+            "VALUES (?, ?, 0, 0, ?, ?)",
+            (title, key, seen_at, seen_at),
+        )
+        story_id = cursor.lastrowid
+        self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = 'new' WHERE id = ?", (story_id, item_id))
+        self.refresh(story_id, seen_at)
+        return story_id
+
+    def join_story(self, story_id: int, item_id: int, rule: str, seen_at: str) -> None:
+        self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = ? WHERE id = ?",
+                          (story_id, rule, item_id))
+        self.refresh(story_id, seen_at)
+
+    def refresh(self, story_id: int, seen_at: str | None = None) -> None:
+        """Recount a story's items and publishers (a story is small: this reads its rows by index)."""
+        self.conn.execute(
+            """UPDATE stories SET
+                 items = (SELECT count(*) FROM items WHERE story_id = :id),
+                 publishers = (SELECT count(DISTINCT publisher_key) FROM items WHERE story_id = :id),
+                 first_published_at = (SELECT min(published_at) FROM items WHERE story_id = :id),
+                 last_published_at = (SELECT max(published_at) FROM items WHERE story_id = :id),
+                 last_seen_at = max(last_seen_at, coalesce(:seen, last_seen_at))
+               WHERE id = :id""",
+            {"id": story_id, "seen": seen_at},
+        )
+
+    def retitle(self, story_id: int, old_title: str, new_title: str) -> None:
+        """A story named after a title that was cut short or edited takes the item's new title."""
+        self.conn.execute("UPDATE stories SET title = ? WHERE id = ? AND title = ?", (new_title, story_id, old_title))
+
+    def complete_title(self, story_id: int, title: str) -> None:
+        """A story named by a cut-short title takes the first full title that joins it."""
+        row = self.conn.execute("SELECT title FROM stories WHERE id = ?", (story_id,)).fetchone()
+        if row and identity.headline(row["title"]).cut and not identity.headline(title).cut:
+            self.conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story_id))
+
+
+def backfill_story_keys(conn: sqlite3.Connection) -> None:
+    """Migration to schema 3: core keys, band keys and story rules for the items a database already holds.
+
+    Titles holding a character ``text.FOLD_VARIANTS`` now folds (著 -> 着) get their title key again, and the
+    search index is rebuilt so it folds them the same way.
+    """
+    index = StoryIndex(conn)
+    rows = conn.execute(
+        "SELECT id, title, publisher, published_at, first_seen_at, story_id FROM items ORDER BY id"
+    ).fetchall()
+    founders: set[int] = set()
+    refolded = 0
+    for item_id, title, publisher, published_at, first_seen_at, story_id in rows:
+        h = identity.headline(title)
+        rule = "title" if story_id in founders else "new"
+        founders.add(story_id)
+        conn.execute("UPDATE items SET core_key = ?, story_matched_by = ? WHERE id = ?", (h.key, rule, item_id))
+        if any(ch in title for ch in text.FOLD_VARIANTS):
+            conn.execute("UPDATE items SET title_key = ? WHERE id = ?", (text.title_key(title, publisher), item_id))
+            refolded += 1
+        index.add(item_id, h, event_day(published_at, first_seen_at))
+    if refolded:
+        try:
+            conn.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+        except sqlite3.OperationalError as error:   # opened without the news_fold tokenizer
+            log.warning("schema 3: rebuild the search index (Store.rebuild_search_index): %s", error)
+    if rows:
+        log.info("schema 3: indexed %d stored items for near-duplicate stories", len(rows))

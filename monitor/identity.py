@@ -1,0 +1,490 @@
+"""Near-duplicate headlines: when two different titles are one story (or one item), decided on Chinese text.
+
+Why not MinHash or SimHash alone
+--------------------------------
+Measured on this project's labelled pairs (``bench/identity_eval.py``, figures in ``bench/README.md``): a
+similarity threshold alone cannot tell a reworded headline (``印媒称中印第五轮军长级会谈开始`` / ``印媒：中印第五轮
+军长级会谈举行``) from a templated sibling that shares all but two characters (``南召县召开决战决胜脱贫攻坚誓师大会``
+/ ``西峡县召开...``). MinHash LSH at 0.8 over character 3-grams merged such siblings and missed most cut-short
+titles (FACTS.md). So the decision here has three parts:
+
+1. **The core of a headline** (``headline()``): the title without its outlet suffix (done by the normaliser), its
+   ellipsis marks, a leading tag that is not the headline (``【決戰決勝脫貧攻堅】``, ``[视频]``, ``专题``, ``视频：``)
+   and a trailing media mark (``(图)``, ``(组图)``), folded (``monitor.text.fold_text``).
+2. **Evidence**: the same core; a cut-short title that is the beginning (or, cut at the start, a part) of the other
+   one; or a near-duplicate: character-bigram Dice or containment over a threshold (Latin words count as tokens).
+3. **Guards** that veto a near-duplicate, because a templated headline differs exactly there: different numbers
+   (``第148`` / ``第149``, ``3月19日`` / ``3月20日``, Chinese numerals read as numbers), a substituted place
+   (``南召县`` / ``西峡县``: the changed characters sit before 省/市/县/区/镇/乡/村/州/国...), a substituted subject
+   at the start (``李微微：`` / ``王志群：``), an ordinal (``（上）`` / ``（下）``), 东/南/西/北 (``湖南`` /
+   ``湖北``), short slots filled differently with nothing else changed (``平凉专场`` / ``庆阳专场``; ``SYNONYMS``
+   excepted), an inserted negation (``不``, ``未``) or 第, and a short title wholly contained in a longer one
+   (``決勝全面小康 決戰脫貧攻堅`` in ``人民日報評論部:決勝全面小康 決戰脫貧攻堅``): a title of 12 characters or fewer
+   is a slogan as often as a story, so only an exact match counts.
+
+Candidates come from an index (``db/stories.py``), never from a scan: ``band_keys()`` gives MinHash band keys over
+the same tokens (10 bands of 2 rows: a pair at Dice 0.6, Jaccard 0.43, shares a band with probability about 0.87;
+every near-duplicate pair of the labelled set shares one), ``quick_score()`` drops most candidates on the bigrams of
+their stored key before their headline is built, and ``cut_keys()`` / ``cut_lookup_keys()`` pair a cut-short title
+with the titles it may be the beginning of.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import operator
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from monitor import text
+
+__all__ = [
+    "CUT_PREFIX",
+    "KEYS_VERSION",
+    "MIN_FRAGMENT",
+    "SPECIFIC_CHARS",
+    "Headline",
+    "Match",
+    "band_keys",
+    "bigrams",
+    "compare",
+    "cut_keys",
+    "cut_lookup_keys",
+    "headline",
+    "quick_score",
+]
+
+# --- thresholds (set by bench/identity_eval.py on the labelled pairs; see bench/README.md) -----------------
+
+NEAR_DICE = 0.6            # token Dice at or above which two headlines are one story (guards permitting)
+NEAR_CONTAINMENT = 0.75    # ... or this share of the shorter headline's tokens found in the longer one
+SPECIFIC_CHARS = 13        # a core shorter than this is matched only exactly (slogans are short)
+NEAR_MIN_CHARS = 8         # no near-duplicate decisions at all below this many folded characters
+CLOSE_DICE = 0.8           # a near-duplicate this close may be the same item (same outlet, no second URL)
+CLOSE_EXTRA_CHARS = 6      # ... or the longer one only adds this many characters to the shorter one
+MIN_FRAGMENT = 8           # folded characters a cut-short title needs before it is matched by its beginning
+CUT_PREFIX = 6             # characters of a fragment its index key is made of (the seed rule accepts 6)
+TAG_MIN_REMAINDER = 10     # a bracketed tag is dropped only when this much headline follows it
+
+# --- the core of a headline --------------------------------------------------------------------------------
+
+# Labels that mark the medium or the column, not the story: dropped at the start when followed by a separator.
+MEDIA_LABELS = (
+    "视频", "音频", "图集", "组图", "图解", "图文", "快讯", "独家", "专题", "直播", "原创", "突发", "最新", "重磅",
+    "一图读懂", "一图看懂", "现场", "高清", "微视频", "短视频", "动画", "海报", "H5", "Video", "Photos", "Live",
+)
+_LABEL_WORDS = "|".join(re.escape(w) for w in sorted(MEDIA_LABELS, key=len, reverse=True))
+_LABEL = re.compile(r"^\s*(?:" + _LABEL_WORDS + r")\s*[:：|｜丨\-－—–·]+\s*", re.I)
+# A bare leading "专题" (tencent's list pages put it before the headline with no separator).
+_BARE_LABEL = re.compile(r"^\s*专题(?=\S{6})")
+# 【tag】, [tag], 〔tag〕, ［tag］, 「tag」 at the start, of up to 20 characters.
+_TAG = re.compile(r"^\s*([【\[〔［「『]([^】\]〕］」』]{1,20})[】\]〕］」』])\s*")
+_MEDIA_MARK = re.compile(r"\s*[（(\[【](?:图|组图|多图|附图|图文|视频|附视频|音频|高清|直播|实录)[）)\]】]\s*$")
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
+_PIECE = re.compile(r"\d+(?:\.\d+)?|[a-z]+| |[^\da-z ]+")
+_ENGLISH_STOPWORDS = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "as", "is", "are", "was", "were", "be",
+    "by", "with", "from", "its", "it", "this", "that",
+})
+_ENGLISH_NUMBERS = {
+    word: str(number) for number, word in enumerate((
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"))
+}
+
+# Chinese numerals that count something: after 第, or before a measure word.
+_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+             "九": 9}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_CN_NUMERAL = "零〇一二两三四五六七八九十百千万"
+_MEASURE = "场届次期批个年月日号名位项条轮例人天岁家所座件辆起只篇章集季"
+_CN_NUMBER = re.compile(
+    rf"(?<=第)[{_CN_NUMERAL}]+|[{_CN_NUMERAL}]+(?=[{_MEASURE}])"
+)
+_ASCII_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_ANY_DIGIT = re.compile(r"\d")
+_NUMERAL_SET = frozenset(_CN_NUMERAL)
+_MARK_CHARS = frozenset("….．。・･⋯")            # what text.split_truncation looks for
+_TAG_STARTS = frozenset("【[〔［「『专") | {w[0] for w in MEDIA_LABELS} | {w[0].lower() for w in MEDIA_LABELS}
+
+# Characters that end a place name: a substitution just before one is a different place (南召县 / 西峡县).
+PLACE_ENDINGS = frozenset("省市县区镇乡村州旗盟国洲岛湾")
+ORDINALS = frozenset("上中下甲乙丙丁前后")
+DIRECTIONS = frozenset("东南西北")         # 湖南 / 湖北, 山东 / 山西: one character, another province
+NUMERALS = frozenset("零〇一二两三四五六七八九十百千万")
+# Function characters: a short substitution made only of these is a rewording (在 / 于, 并 / 上), not a slot.
+FUNCTION_CHARS = frozenset("在于上并和与及对向将已被把了的之为是等其也都就而从到由以就即")
+NEGATIONS = ("不", "未", "没", "没有", "非", "无", "否", "拒", "拒绝", "否认", "不会", "不是")
+# Words outlets swap for each other in one story's headlines; any other short substitution is a template's slot.
+SYNONYMS = frozenset(frozenset(pair) for pair in (
+    ("召开", "举行"), ("举办", "举行"), ("开始", "举行"), ("表示", "称"), ("宣布", "称"), ("指出", "表示"),
+    ("强调", "指出"), ("亮相", "现身"), ("逝世", "去世"), ("身亡", "死亡"), ("遇难", "身亡"), ("发布", "公布"),
+    ("启动", "开启"), ("出席", "参加"), ("会见", "会晤"), ("抵达", "到达"), ("日前", "近日"), ("逾", "超"),
+    ("逾", "超过"), ("约", "近"), ("厂", "工厂"), ("将", "拟"), ("曝", "爆"), ("称", "说"), ("致", "导致"),
+    ("部署", "安排"), ("推进", "推动"),
+))
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """What identity compares: a title reduced to its core, folded, with its tokens and numbers."""
+
+    core: str                     # the title without ellipsis marks, leading tags and trailing media marks
+    key: str                      # fold_text(core): the core key (items.core_key)
+    plain: str                    # fold_text of the title without ellipsis marks (tags kept): items.title_key
+    cut: str                      # '', 'start', 'end' or 'both': where the title was cut short with "..."
+    tokens: frozenset[str]        # CJK character bigrams and Latin words of the core
+    numbers: tuple[str, ...]      # numbers in the core, sorted, Chinese numerals included (第五 -> 5)
+    bigrams: frozenset[str]       # character bigrams of the key, for quick_score
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why two headlines are one story: the rule, a score in [0, 1], and whether it is close enough for one item."""
+
+    rule: str                     # 'title' (same core), 'truncated' (a cut-short title), 'near' (near-duplicate)
+    score: float
+    close: bool
+
+
+def _letters(fragment: str) -> int:
+    """How many characters ``fold_text`` keeps of a fragment (no script conversion needed to count them)."""
+    return len(unicodedata.normalize("NFKC", fragment).translate(_NOT_LETTERS))
+
+
+class _NotLetters(dict):
+    def __missing__(self, codepoint: int) -> int | None:
+        value = None if unicodedata.category(chr(codepoint))[0] in "PSZC" else codepoint
+        self[codepoint] = value
+        return value
+
+
+_NOT_LETTERS = _NotLetters()
+
+
+def _strip_tags(title: str) -> str:
+    """Drop leading tags and labels (while enough headline follows) and a trailing media mark."""
+    core = title
+    for _ in range(3 if title[:1] in _TAG_STARTS else 0):
+        m = _LABEL.match(core) or _BARE_LABEL.match(core)
+        if m and _letters(core[m.end():]) >= 4:
+            core = core[m.end():]
+            continue
+        m = _TAG.match(core)
+        if m and _letters(core[m.end():]) >= TAG_MIN_REMAINDER:
+            core = core[m.end():]
+            continue
+        break
+    m = _MEDIA_MARK.search(core) if core[-1:] in "）)]】" else None
+    if m and _letters(core[: m.start()]) >= 4:
+        core = core[: m.start()]
+    return core.strip()
+
+
+def _cn_number(numeral: str) -> int | None:
+    total, section, digit = 0, 0, None
+    for ch in numeral:
+        if ch in _CN_DIGIT:
+            digit = _CN_DIGIT[ch]
+        elif ch == "万":
+            section = (section + (digit or 0)) * 10000
+            total, section, digit = total + section, 0, None
+        else:
+            section += (1 if digit is None else digit) * _CN_UNIT[ch]
+            digit = None
+    value = total + section + (digit or 0)
+    return value if any(ch in _CN_DIGIT or ch == "十" for ch in numeral) else None
+
+
+def _numbers(core: str, key: str, words: list[str]) -> tuple[str, ...]:
+    found = [_normal_number(n) for n in _ASCII_NUMBER.findall(unicodedata.normalize("NFKC", core))] \
+        if _ANY_DIGIT.search(core) else []
+    for numeral in _CN_NUMBER.findall(key) if not _NUMERAL_SET.isdisjoint(key) else ():
+        value = _cn_number(numeral)
+        if value is not None:
+            found.append(str(value))
+    found.extend(_ENGLISH_NUMBERS[w] for w in words if w in _ENGLISH_NUMBERS)
+    return tuple(sorted(found))
+
+
+def _normal_number(number: str) -> str:
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return number.lstrip("0") or "0"
+
+
+def _tokens(spaced: str) -> tuple[frozenset[str], list[str]]:
+    """CJK runs give character bigrams (a lone character itself); Latin words and numbers are one token each."""
+    tokens: set[str] = set()
+    words: list[str] = []
+    for run in _PIECE.findall(spaced):
+        if run[0] == " ":
+            continue
+        if run[0].isascii():
+            words.append(run)
+            if run not in _ENGLISH_STOPWORDS:
+                tokens.add(_ENGLISH_NUMBERS.get(run, run))
+        elif len(run) == 1:
+            tokens.add(run)
+        else:
+            tokens.update(map(operator.add, run, run[1:]))
+    return frozenset(tokens), words
+
+
+@lru_cache(maxsize=50_000)
+def headline(title: str) -> Headline:
+    """The core of a stored or incoming title (outlet suffix already removed, as ``items.title`` is).
+
+    Cached: a stored item is compared with many incoming ones within its story window.
+    """
+    title = title or ""
+    if _MARK_CHARS.isdisjoint(title):           # most titles: no ellipsis to look for
+        fragment, cut = title.strip(), ""
+    else:
+        fragment, cut_start, cut_end = text.split_truncation(title)
+        cut = {(False, False): "", (True, False): "start", (False, True): "end", (True, True): "both"}[
+            (cut_start, cut_end)]
+    core = _strip_tags(fragment) or fragment
+    spaced = text.fold_spaced(core)
+    key = spaced.replace(" ", "")
+    plain = key if core == fragment else text.fold_text(fragment)
+    if not key:
+        core, key, spaced = fragment, plain, text.fold_spaced(fragment)
+    tokens, words = _tokens(spaced)
+    return Headline(core=core, key=key, plain=plain, cut=cut, tokens=tokens, numbers=_numbers(core, key, words),
+                    bigrams=bigrams(key))
+
+
+# --- the decision ------------------------------------------------------------------------------------------
+
+
+def _fragment_fits(fragment: Headline, full: Headline) -> bool:
+    """A cut-short title and a title it may have been cut from (the cut never splits a number or a word)."""
+    if full.cut:
+        return False
+    for frag, whole in ((fragment.key, full.key), (fragment.plain, full.plain)):
+        if len(frag) < MIN_FRAGMENT or len(whole) <= len(frag):
+            continue
+        if fragment.cut == "end":
+            if whole.startswith(frag) and (len(frag) >= SPECIFIC_CHARS or not _splits_token(whole, len(frag))):
+                return True
+        elif frag in whole:
+            return True
+    return False
+
+
+def _splits_token(whole: str, at: int) -> bool:
+    """True when position ``at`` falls inside a number or a Latin word (``确诊3`` is not the start of ``确诊35例``;
+    a fragment of ``SPECIFIC_CHARS`` or more may end inside one: list pages cut at a fixed length)."""
+    before, after = whole[at - 1], whole[at]
+    return before.isascii() and after.isascii() and before.isalnum() and after.isalnum()
+
+
+def _numbers_conflict(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Both give numbers and neither's are among the other's (counted: 第三次 in 三次会议 is not 第二次 in it)."""
+    if not a or not b:
+        return False
+    x, y = Counter(a), Counter(b)
+    return not (x <= y or y <= x)
+
+
+def _opcodes(a: str, b: str) -> list[tuple[str, int, int, int, int]]:
+    """``difflib`` opcodes aligning two short strings; the common head and tail are taken off first, so a
+    templated pair (one slot apart) needs no matcher at all."""
+    limit = min(len(a), len(b))
+    head = 0
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    a_mid, b_mid = a[head:len(a) - tail], b[head:len(b) - tail]
+    ops: list[tuple[str, int, int, int, int]] = [("equal", 0, head, 0, head)] if head else []
+    if a_mid and b_mid and set(a_mid) & set(b_mid):
+        ops += [(tag, i1 + head, i2 + head, j1 + head, j2 + head) for tag, i1, i2, j1, j2 in
+                difflib.SequenceMatcher(None, a_mid, b_mid, autojunk=False).get_opcodes()]
+    elif a_mid or b_mid:
+        tag = "replace" if a_mid and b_mid else ("delete" if a_mid else "insert")
+        ops.append((tag, head, len(a) - tail, head, len(b) - tail))
+    if tail:
+        ops.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return ops
+
+
+def _guarded(a: str, b: str) -> bool:
+    """True when the character alignment of two core keys shows a templated difference (see the module doc)."""
+    opcodes = _opcodes(a, b)
+    edits = [op for op in opcodes if op[0] != "equal"]
+    if edits and all(op[0] in ("insert", "delete") for op in edits) and min(len(a), len(b)) < SPECIFIC_CHARS:
+        return True          # a short title wholly inside a longer one: a slogan, not a story
+    slots = _edit_regions(a, b, opcodes)
+    if slots and all(1 <= len(x) <= 4 and 1 <= len(y) <= 4 and abs(len(x) - len(y)) <= 1
+                     and not (x + y).isascii() and frozenset((x, y)) not in SYNONYMS
+                     and not set(x) <= FUNCTION_CHARS and not set(y) <= FUNCTION_CHARS for x, y, _, _ in slots):
+        return True          # the same sentence with short slots filled in differently: 平凉专场 / 庆阳专场
+    if any(x[1:] and y[1:] and PLACE_ENDINGS & set(x[1:]) and PLACE_ENDINGS & set(y[1:]) for x, y, _, _ in slots):
+        return True          # two places where the other keeps the words: 兰明县团委 / 银平镇扶贫办 + 召开...
+    if len(slots) == 1:
+        x, y, before, after = slots[0]
+        if len(x) >= 4 and len(y) >= 4 and not set(x) & set(y) and before >= 4 and after >= 2:
+            return True      # one phrase swapped inside the same frame: 广西举行...防控[决战决胜脱贫攻坚]发布会
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        x, y = a[i1:i2], b[j1:j2]
+        if tag in ("insert", "delete"):
+            if (x or y) in NEGATIONS:
+                return True
+            if (x or y) == "第" and (a[i2:i2 + 1] + b[j2:j2 + 1])[:1] in NUMERALS | set("0123456789"):
+                return True  # 6场 (six) / 第6场 (the sixth)
+            continue
+        if tag != "replace":
+            continue
+        after = a[i2:i2 + 1]
+        if after and after in PLACE_ENDINGS and b[j2:j2 + 1] == after:
+            return True      # 南召[县] / 西峡[县]
+        if x[-1] in PLACE_ENDINGS and y[-1] in PLACE_ENDINGS:
+            return True
+        if x in ORDINALS and y in ORDINALS or x in DIRECTIONS and y in DIRECTIONS:
+            return True
+        if set(x) <= NUMERALS and set(y) <= NUMERALS:
+            return True      # 第二次 / 第三次 however the numerals were read
+        if index == 0 and i1 == 0 and j1 == 0 and len(x) <= 4 and len(y) <= 4 and len(opcodes) > 1 \
+                and opcodes[1][0] == "equal" and opcodes[1][2] - opcodes[1][1] >= 4 and not set(x) & set(y):
+            return True      # another subject, the same predicate: 李微微：在... / 王志群：在...
+    return False
+
+
+def _edit_regions(a: str, b: str, opcodes: list) -> list[tuple[str, str, int, int]]:
+    """The differing stretches of two strings, edits one equal character apart joined (坪[山] / 松[山]湖), each
+    with the number of characters the two share before and after it."""
+    regions: list[list[int]] = []
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "equal":
+            continue
+        if regions and i1 - regions[-1][1] <= 1 and j1 - regions[-1][3] <= 1:
+            regions[-1][1], regions[-1][3] = i2, j2
+        else:
+            regions.append([i1, i2, j1, j2])
+    return [(a[i1:i2], b[j1:j2], i1, len(a) - i2) for i1, i2, j1, j2 in regions]
+
+
+QUICK_DICE = 0.5           # quick_score: below NEAR_DICE, on character bigrams of the stored key
+QUICK_CONTAINMENT = 0.65
+
+
+def bigrams(key: str) -> frozenset[str]:
+    """Character bigrams of a folded key (``quick_score``'s cheap view of a stored title)."""
+    return frozenset(map(operator.add, key, key[1:])) or frozenset((key,))
+
+
+def quick_score(h: Headline, other: frozenset[str], cut: str | None) -> float | None:
+    """How close a stored row (the bigrams of its folded core key, its cut mark) looks to ``h`` on character
+    bigrams, or None when it cannot be a match: a cheap filter before building the row's headline, with thresholds
+    well below ``compare``'s. A cut-short title on either side is always worth a look (score 1)."""
+    if h.cut or cut or other == h.bigrams:
+        return 1.0
+    mine = h.bigrams
+    shared = len(mine & other)
+    dice = 2 * shared / (len(mine) + len(other))
+    containment = shared / min(len(mine), len(other))
+    return dice if dice >= QUICK_DICE or containment >= QUICK_CONTAINMENT else None
+
+
+def compare(a: Headline, b: Headline) -> Match | None:
+    """Whether two headlines report one story, and how (``None``: not shown to be one story)."""
+    if a.key == b.key or a.plain == b.plain:
+        return Match("title", 1.0, True)
+    if a.cut and _fragment_fits(a, b):
+        return Match("truncated", len(a.key) / max(len(b.key), 1), True)
+    if b.cut and _fragment_fits(b, a):
+        return Match("truncated", len(b.key) / max(len(a.key), 1), True)
+    shorter = min(len(a.key), len(b.key))
+    if shorter < NEAR_MIN_CHARS or not a.tokens or not b.tokens:
+        return None
+    shared = len(a.tokens & b.tokens)
+    dice = 2 * shared / (len(a.tokens) + len(b.tokens))
+    containment = shared / min(len(a.tokens), len(b.tokens))
+    near = dice >= NEAR_DICE or (containment >= NEAR_CONTAINMENT and shorter >= SPECIFIC_CHARS)
+    if not near or _numbers_conflict(a.numbers, b.numbers) or _guarded(a.key, b.key):
+        return None
+    extra = abs(len(a.key) - len(b.key))
+    close = dice >= CLOSE_DICE or (containment == 1.0 and shorter >= SPECIFIC_CHARS and extra <= CLOSE_EXTRA_CHARS)
+    return Match("near", round(max(dice, containment * 0.99), 4), close)
+
+
+# --- index keys --------------------------------------------------------------------------------------------
+
+BANDS, ROWS = 10, 2
+KEYS_VERSION = 2         # of band_keys and cut_keys: stored keys made by another version are not comparable
+_BINS = BANDS * ROWS
+_OFFSET = 0x9E3779B97F4A7C15   # added per bin of distance when an empty bin borrows a neighbour's minimum
+_M64 = (1 << 64) - 1
+_EMPTY = None
+
+
+def _mix(a: int, b: int) -> int:
+    """Two 64-bit values into one 58-bit band key body (explicit: stored keys must not depend on ``hash()``)."""
+    x = ((a ^ ((b * 0x9E3779B97F4A7C15) & _M64)) * 0xBF58476D1CE4E5B9) & _M64
+    return (x ^ (x >> 31)) >> 6
+
+
+@lru_cache(maxsize=1 << 17)
+def _token_hash(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _key(label: str) -> int:
+    """A stable signed 63-bit key for a label (SQLite integers are signed 64-bit)."""
+    return int.from_bytes(hashlib.blake2b(label.encode("utf-8"), digest_size=8).digest(), "little") >> 1
+
+
+@lru_cache(maxsize=50_000)
+def band_keys(tokens: frozenset[str]) -> tuple[int, ...]:
+    """Candidate keys of a token set: two sets sharing a key are compared with ``compare``.
+
+    ``BANDS`` bands of ``ROWS`` MinHash values find pairs by Jaccard similarity. The values come from one hash per
+    token (one-permutation hashing: a token's hash picks its bin, the least hash in each bin is that bin's value;
+    an empty bin borrows from the next filled one, "densified by rotation", Shrivastava & Li 2014): 20 values for
+    the price of one hash per token. Every near-duplicate pair of the labelled set shares a band, the short-in-long
+    ones included (an attribution prefix, an added clause: a band matches when both its bins' least tokens are
+    shared, likely when most of the long one's tokens are the short one's). ``KEYS_VERSION`` changes with them.
+    """
+    if not tokens:
+        return ()
+    hashes = sorted(map(_token_hash, tokens))
+    bins = [_EMPTY] * _BINS
+    for h in hashes:               # ascending: a bin's first hash is its least
+        i = h % _BINS
+        if bins[i] is _EMPTY:
+            bins[i] = h // _BINS
+    doubled = bins + bins          # rotation: an empty bin takes the next filled one's value, offset by distance
+    filled = [i for i, v in enumerate(doubled) if v is not _EMPTY]
+    values, j = [], 0
+    for i in range(_BINS):
+        while filled[j] < i:
+            j += 1
+        values.append((doubled[filled[j]] + (filled[j] - i) * _OFFSET) & _M64)
+    return tuple((band << 58) | _mix(values[2 * band], values[2 * band + 1]) for band in range(BANDS))
+
+
+CUT_START_KEY = _key("cut:start")
+
+
+def cut_keys(h: Headline) -> tuple[int, ...]:
+    """Keys under which a cut-short title waits for the full title it was cut from."""
+    if not h.cut:
+        return ()
+    if h.cut == "end":
+        return tuple({_key("cut:" + k[:CUT_PREFIX]) for k in (h.key, h.plain) if len(k) >= CUT_PREFIX})
+    return (CUT_START_KEY,)
+
+
+def cut_lookup_keys(h: Headline) -> tuple[int, ...]:
+    """Keys a full title looks up to find the cut-short titles that may be its beginning (or a part of it)."""
+    if h.cut:
+        return ()
+    keys = {_key("cut:" + k[:CUT_PREFIX]) for k in (h.key, h.plain) if len(k) >= CUT_PREFIX}
+    return (*sorted(keys), CUT_START_KEY)

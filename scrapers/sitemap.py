@@ -1,0 +1,317 @@
+"""Kind ``sitemap``: news sitemaps (``<urlset>`` with ``<news:news>``) and sitemap indexes, plain or gzipped.
+
+A source of this kind takes no ``select:``. What is read from each ``<url>``:
+
+* ``<loc>`` -> the link (made absolute against the sitemap's URL; only http(s) kept);
+* ``<news:title>`` -> the title (CDATA or escaped text alike);
+* ``<news:publication_date>`` -> the date, else ``<lastmod>`` (``extra["date_from"]`` says which);
+* ``<news:publication><news:name>`` -> the publisher;
+* ``<news:keywords>``, ``<news:genres>``, ``<news:language>``, ``<lastmod>`` -> ``extra``.
+
+Decisions:
+
+* **A URL without a title is skipped** (and counted in a log line). A plain sitemap lists pages, not
+  headlines; a title made from the URL (``19military.html``, ``c1001-31967196.html``) would never match a topic,
+  and since a merge never replaces a title, it would stay on the item after a feed later shows the real
+  headline. Point the source at the site's *news* sitemap (Google News format) instead.
+* **A sitemap index** (``<sitemapindex>``) gives no items: its children's ``<loc>`` are returned by
+  ``discover_sitemaps`` (registered as the kind's ``discover``), which the pipeline fetches in the same run,
+  capped by the source's ``max_pages``, each URL at most once (an index listing itself or a child listing the
+  index is no loop). Duplicates and the index's own URL are dropped here as well.
+* **Gzip** (``.xml.gz``) is recognised by its magic bytes (``1f 8b``) whatever the Content-Type says, and
+  decompressed incrementally up to ``MAX_DECOMPRESSED`` (50 MiB, the protocol's limit), stopping as soon as that
+  is passed (``too_large``), so a gzip bomb costs little. A broken gzip body is ``decoding``.
+* **At most ``MAX_URLS`` (50,000, the protocol's limit) entries per document**; the rest are dropped with a
+  warning.
+* **Safe, forgiving XML.** The bytes are decoded with ``monitor.encoding.decode_document`` (a GB2312
+  declaration over GBK bytes is read as GB18030), then parsed incrementally by lxml with no network access, no
+  entity resolution, no DTD and libxml2's size limits (``huge_tree=False``); ``recover=True`` reads past minor
+  errors (a stray ``&``, a broken tail). Element names are matched by local name, so a sitemap with a missing or
+  wrong namespace is still read.
+* **Dates.** A W3C date with a zone (``2011-04-18T11:06:36Z``, ``+08:00``) becomes an aware datetime; one
+  without (``2020-12-11``, ``2020-12-11T18:56``) is passed as text and read by the pipeline in the configured
+  time zone.
+* **Not a sitemap** (an HTML page, a feed, an empty body, some other XML) is ``ScrapeError(not_a_sitemap)``
+  saying what the body looks like.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+from monitor.encoding import charset_from_content_type, decode_document
+from monitor.errors import ScrapeError
+from scrapers.base import Page, RawItem, register
+from scrapers.html import collapse_whitespace, plain_text, resolve_link
+from scrapers.rss import describe_non_feed
+
+log = logging.getLogger(__name__)
+
+MAX_URLS = 50_000                       # sitemaps.org: at most 50,000 URLs per sitemap
+MAX_DECOMPRESSED = 50 * 1024 * 1024     # sitemaps.org: at most 50 MB uncompressed
+GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1024 * 1024
+
+_XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+_TAG = re.compile(r"<[A-Za-z/!?]")
+_FEED_ROOTS = frozenset({"rss", "feed", "RDF"})
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+
+
+def gunzip(body: bytes, url: str, limit: int = MAX_DECOMPRESSED) -> bytes:
+    """Decompress a gzip body (all its members), stopping as soon as the output passes ``limit``.
+
+    Output is produced at most ``_CHUNK`` bytes at a time, so a gzip bomb costs about ``limit`` bytes of memory
+    and the time to inflate them, never more.
+    """
+    out = bytearray()
+    data = body
+    try:
+        while data[:2] == GZIP_MAGIC:   # a file may hold several gzip members, one after the other
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while data and not decompressor.eof:
+                out += decompressor.decompress(data, _CHUNK)
+                if len(out) > limit:
+                    raise ScrapeError(f"sitemap: {url} decompresses to more than {_size(limit)}, the sitemap "
+                                      "protocol's limit; stopped reading it", error_class="too_large")
+                data = decompressor.unconsumed_tail
+            if not decompressor.eof:
+                raise ScrapeError(f"sitemap: {url} is a truncated gzip file (it ends before the compressed data "
+                                  "does); the server may have cut the download short", error_class="decoding")
+            data = decompressor.unused_data
+    except zlib.error as exc:
+        raise ScrapeError(f"sitemap: {url} starts like a gzip file but cannot be decompressed ({exc})",
+                          error_class="decoding") from exc
+    return bytes(out)
+
+
+def _local(tag: Any) -> str:
+    """The local name of an element tag (``{ns}title`` -> ``title``); "" for comments and entities."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(element: Any, name: str) -> Any | None:
+    for child in element:
+        if _local(child.tag) == name:
+            return child
+    return None
+
+
+def _strings(element: Any) -> Iterator[str]:
+    """The text inside an element; unresolved entity references (``&x;``, never expanded) give nothing."""
+    yield element.text or ""
+    for child in element:
+        if isinstance(child.tag, str):
+            yield from _strings(child)
+        yield child.tail or ""
+
+
+def _text(element: Any | None) -> str:
+    """The text of an element (CDATA included), whitespace collapsed; tags inside the text stripped."""
+    if element is None:
+        return ""
+    text = "".join(_strings(element))
+    if _TAG.search(text):   # escaped markup in a title: "&lt;b&gt;..." arrives here as "<b>..."
+        return plain_text(text + " ")
+    return collapse_whitespace(text)
+
+
+def w3c_date(raw: str) -> datetime | str | None:
+    """A W3C datetime with a zone as an aware datetime; without one, the text itself (see the module doc)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return parsed if parsed.tzinfo is not None else raw
+
+
+class _Document:
+    """A sitemap's bytes made ready for lxml: gunzipped, decoded, re-encoded as UTF-8."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        body = page.body
+        self.gzipped = body[:2] == GZIP_MAGIC
+        if self.gzipped:
+            body = gunzip(body, page.url)
+        self.header_charset = page.charset or charset_from_content_type(page.content_type)
+        if self.gzipped:
+            self.header_charset = None   # the header describes the compressed file, not the XML inside it
+        self.raw = body
+        text, self.encoding = decode_document(body, self.header_charset)
+        text = text.lstrip("\ufeff \t\r\n")
+        self.text_empty = not text
+        if text.startswith("<?xml"):
+            text = _XML_DECL_ENCODING.sub(r'\1"utf-8"', text, count=1)
+        self.utf8 = text.encode("utf-8")
+
+    def elements(self) -> Iterator[tuple[str, Any]]:
+        """``("root", root)`` once, then each top-level entry element (``url``/``sitemap``) as it ends."""
+        parser = etree.iterparse(
+            io.BytesIO(self.utf8), events=("start", "end"), encoding="utf-8", no_network=True,
+            resolve_entities=False, load_dtd=False, huge_tree=False, recover=True, remove_comments=True,
+            remove_pis=True,
+        )
+        root = None
+        try:
+            for event, element in parser:
+                if root is None:
+                    root = element
+                    yield "root", element
+                    continue
+                if event == "end" and element.getparent() is root:
+                    yield "entry", element
+                    element.clear()
+                    while element.getprevious() is not None:   # keep memory flat on 50,000 entries
+                        del root[0]
+        except etree.XMLSyntaxError as exc:
+            if root is None:
+                raise self.not_a_sitemap() from exc
+            log.warning("sitemap: %s is not well-formed (%s); read what came before", self.page.url, exc)
+            return
+        # recover=True reads past errors (and libxml2 stops at an entity bomb) without raising: say so.
+        errors = [error for error in parser.error_log if error.level_name in ("ERROR", "FATAL")]
+        if errors:
+            log.warning("sitemap: %s is not well-formed (%d errors; the first on line %d: %s); read what could be",
+                        self.page.url, len(errors), errors[0].line, errors[0].message)
+
+    def not_a_sitemap(self, what: str | None = None) -> ScrapeError:
+        what = what or describe_non_feed(self.raw, self.header_charset)
+        return ScrapeError(f"not a sitemap: {self.page.url} returned {what}; check the source's url",
+                           error_class="not_a_sitemap")
+
+    def root_name(self, root: Any) -> str:
+        name = _local(root.tag)
+        if name in ("urlset", "sitemapindex"):
+            return name
+        if name in _FEED_ROOTS:
+            raise self.not_a_sitemap(f"a feed (root element <{name}>): use kind rss for it")
+        raise self.not_a_sitemap()
+
+
+def _entries(page: Page, want: str) -> tuple[str, Iterator[Any], str]:
+    """The document's root name, an iterator over its entries if the root is ``want``, and the encoding."""
+    document = _Document(page)
+    if document.text_empty:
+        raise document.not_a_sitemap("an empty body" if not page.body else "a body of only whitespace")
+    stream = document.elements()
+    try:
+        _, root = next(stream)
+    except StopIteration:
+        raise document.not_a_sitemap() from None
+    name = document.root_name(root)
+    if name != want:
+        stream.close()
+        return name, iter(()), document.encoding
+    return name, _capped(stream, page.url, "url" if want == "urlset" else "sitemap"), document.encoding
+
+
+def _capped(stream: Iterator[tuple[str, Any]], url: str, entry: str) -> Iterator[Any]:
+    """The ``<entry>`` elements of the stream, at most ``MAX_URLS`` of them."""
+    count = 0
+    for _, element in stream:
+        if _local(element.tag) != entry:
+            continue
+        if count >= MAX_URLS:
+            log.warning("sitemap: %s lists more than %d <%s> entries, the protocol's limit; the rest are ignored",
+                        url, MAX_URLS, entry)
+            break
+        count += 1
+        yield element
+
+
+def _item(element: Any, page: Page) -> RawItem | None:
+    """A RawItem from one ``<url>`` element; None if it has no usable link or no title."""
+    url = resolve_link(page.url, _text(_child(element, "loc")))
+    news = _child(element, "news")
+    title = publisher = ""
+    published: datetime | str | None = None
+    extra: dict[str, Any] = {}
+    lastmod = _text(_child(element, "lastmod"))
+    if lastmod:
+        extra["lastmod"] = lastmod
+    if news is not None:
+        title = _text(_child(news, "title"))
+        publication = _child(news, "publication")
+        if publication is not None:
+            publisher = _text(_child(publication, "name"))
+            language = _text(_child(publication, "language"))
+            if language:
+                extra["language"] = language
+        published = w3c_date(_text(_child(news, "publication_date")))
+        if published is not None:
+            extra["date_from"] = "publication_date"
+        for name in ("keywords", "genres"):
+            value = _text(_child(news, name))
+            if value:
+                extra[name] = value
+    if published is None and lastmod:
+        published = w3c_date(lastmod)
+        extra["date_from"] = "lastmod"
+    if not url or not title:
+        return None
+    return RawItem(title=title, url=url, publisher=publisher or None, published=published, guid=url, extra=extra)
+
+
+def discover_sitemaps(page: Page, options: dict[str, Any]) -> list[str]:
+    """The child sitemaps of a sitemap index (absolute http(s) URLs, each once); [] for any other sitemap."""
+    name, entries, _ = _entries(page, "sitemapindex")
+    urls: list[str] = []
+    seen = {page.url}
+    for element in entries:
+        url = resolve_link(page.url, _text(_child(element, "loc")))
+        if url and url not in seen:
+            seen.add(url)
+            urls.append(url)
+    if name == "sitemapindex":
+        log.info("sitemap: %s lists %d sitemaps", page.url, len(urls))
+    return urls
+
+
+@register("sitemap", discover=discover_sitemaps)
+def scrape_sitemap(page: Page, options: dict[str, Any]) -> list[RawItem]:
+    """Items from a news sitemap; none from a sitemap index (see ``discover_sitemaps``)."""
+    name, entries, encoding = _entries(page, "urlset")
+    if name == "sitemapindex":
+        log.info("sitemap: %s is a sitemap index; its sitemaps are fetched next", page.url)
+        return []
+    items: list[RawItem] = []
+    seen: set[str] = set()
+    skipped = duplicates = 0
+    for element in entries:
+        item = _item(element, page)
+        if item is None:
+            skipped += 1
+            continue
+        if item.url in seen:
+            duplicates += 1
+            continue
+        seen.add(item.url)
+        item.extra["encoding"] = encoding
+        items.append(item)
+    if skipped:
+        level = logging.WARNING if not items else logging.INFO
+        log.log(level, "sitemap: %s: %d of %d entries skipped for having no <news:title> (or no http(s) <loc>)%s",
+                page.url, skipped, skipped + len(items) + duplicates,
+                "; is this a news sitemap?" if not items else "")
+    if duplicates:
+        log.info("sitemap: %s lists %d URLs more than once; each is read once", page.url, duplicates)
+    return items
+
+

@@ -1,0 +1,148 @@
+"""monitor.identity: the core of a headline, the near-duplicate decision and its guards, the index keys; and the
+Google News redirect links of monitor.text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from monitor import identity, text
+from monitor.identity import compare, headline
+from tests.conftest import PROJECT_DIR
+
+
+def same_story(a: str, b: str) -> identity.Match | None:
+    return compare(headline(a), headline(b))
+
+
+@pytest.mark.parametrize(
+    ("title", "core"),
+    [
+        ("【決戰決勝脫貧攻堅】衙下集鎮:做大做強生豬產業,決戰決勝脫貧攻堅", "衙下集镇做大做强生猪产业决战决胜脱贫攻坚"),
+        ("【百日攻堅劃重點】決戰決勝脫貧攻堅", "百日攻坚划重点决战决胜脱贫攻坚"),     # what follows is only a slogan
+        ("视频：三峡大坝开启泄洪深孔泄洪", "三峡大坝开启泄洪深孔泄洪"),
+        ("专题传奇落幕！林丹正式宣布退役 无缘第五次征战奥运", "传奇落幕林丹正式宣布退役无缘第五次征战奥运"),
+        ("一图读懂 | 深圳盒马员工确诊，2地6人感染始末", "深圳盒马员工确诊2地6人感染始末"),
+        ("日本新天皇即位 宝座上有9只中国神鸟(图)", "日本新天皇即位宝座上有9只中国神鸟"),
+        ("甘肅省殘聯凝心聚力「背水一戰」 貧困殘疾人脫貧攻堅工作決戰決勝...",
+         "甘肃省残联凝心聚力背水一战贫困残疾人脱贫攻坚工作决战决胜"),
+        ("《三体》系列雄霸畅销书榜", "三体系列雄霸畅销书榜"),            # a book title is the headline
+    ],
+)
+def test_the_core_of_a_headline(title, core):
+    assert headline(title).key == core
+
+
+def test_cut_marks_and_numbers():
+    h = headline("...系列新聞發布會平涼專場...")
+    assert h.cut == "both"
+    assert headline("十三届全国人大三次会议举行第二次全体会议").numbers == ("13", "2", "3")
+    assert headline("AOL to sell 800 patents to Microsoft for $1.0 bn").numbers == ("1", "800")
+    assert headline("Gunman kills six in shooting").numbers == ("6",)
+    assert headline("決戰決勝脫貧攻堅要抓好三個重點").numbers == ("3",)
+    assert headline("一鼓作气 攻坚克难").numbers == ()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "rule"),
+    [
+        ("決戰決勝脫貧攻堅要抓好三個重點", "决战决胜脱贫攻坚要抓好三个重点", "title"),
+        ("【決戰決勝脫貧攻堅】衙下集鎮:做大做強生豬產業", "视频：衙下集镇：做大做强生猪产业", "title"),
+        ("一个月内 91岁的朱镕基第二次给他们写...", "一个月内 91岁的朱镕基第二次给他们写信(图)", "truncated"),
+        ("...系列新闻发布会平凉专场举行", "“决胜全面小康 决战脱贫攻坚”系列新闻发布会平凉专场举行", "truncated"),
+        ("央行：2020年上半年人民币贷款增加12.0...", "央行：2020年上半年人民币贷款增加12.09万亿元", "truncated"),
+        ("印媒称中印第五轮军长级会谈开始 印军此前曝出增兵", "印媒：中印第五轮军长级会谈举行", "near"),
+        ("字节跳动同意剥离Tik Tok美国业务 此前遭特朗普威胁", "外媒：字节跳动同意剥离Tik Tok美国业务", "near"),
+        ("南召县召开决战决胜脱贫攻坚誓师大会", "南召县举行决战决胜脱贫攻坚誓师大会", "near"),     # 召开 / 举行
+        ("习近平出席决战决胜脱贫攻坚座谈会并发表重要讲话", "习近平在决战决胜脱贫攻坚座谈会上发表重要讲话", "near"),
+        ("Romney announces Paul Ryan as running mate", "Romney names Ryan as running mate", "near"),
+    ],
+)
+def test_one_story(a, b, rule):
+    match = same_story(a, b)
+    assert match is not None and match.rule == rule
+    assert same_story(b, a).rule == rule
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("南召縣召開決戰決勝脫貧攻堅誓師大會", "西峡县召开决战决胜脱贫攻坚誓师大会"),                 # place before 县
+        ("【走向我们的小康生活】系列新闻发布会平凉专场举行", "【走向我们的小康生活】系列新闻发布会庆阳专场举行"),
+        ("湖南60余万名党员干部与贫困户结对促脱贫", "湖北60余万名党员干部与贫困户结对促脱贫"),           # 南 / 北
+        ("北京市新冠肺炎疫情防控工作第148新闻发布会", "北京市新冠肺炎疫情防控工作第149新闻发布会"),   # numbers
+        ("十三届全国人大三次会议举行第二次全体会议", "十三届全国人大三次会议举行第三次全体会议"),
+        ("12月15日全国新冠肺炎疫情通报", "12月16日全国新冠肺炎疫情通报"),                           # dates
+        ("视频：2013年全球大事回顾（下）", "视频：2013年全球大事回顾（中）"),                         # ordinals
+        ("李微微:在決戰決勝脫貧攻堅中彰顯政協擔當作為", "王志群：在决战决胜脱贫攻坚中彰显政协担当作为"),  # subject
+        ("決勝全面小康 決戰脫貧攻堅", "人民日報評論部:決勝全面小康 決戰脫貧攻堅"),                     # a slogan
+        ("【百日攻堅劃重點】決戰決勝脫貧攻堅", "決戰決勝脫貧攻堅"),
+        ("美方同意延长对伊武器禁运", "美方不同意延长对伊武器禁运"),                                   # negation
+        ("今年入汛以来三峡枢纽已成功应对6场次洪水", "今年入汛以来三峡枢纽已成功应对第6场次洪水"),     # 6 / 第6
+        ("广西举行统筹做好常态化疫情防控决战决胜脱贫攻坚发布会",
+         "广西举行统筹做好常态化疫情防控促进经济社会发展发布会"),
+        ("湖北新增确诊3...", "湖北新增确诊35例：均在武汉"),                                        # cut in a number
+        ("脫貧攻堅...", "脱贫攻坚取得决定性成就"),                                                  # too short
+    ],
+)
+def test_not_one_story(a, b):
+    assert same_story(a, b) is None
+    assert same_story(b, a) is None
+
+
+def test_close_matches_may_be_one_item_loose_ones_only_one_story():
+    assert same_story("新京报评论：“野火青年”们，别假装关心洪灾受灾同胞了",
+                      "“野火青年”们 别假装关心洪灾受灾同胞了").close
+    assert not same_story("印媒称中印第五轮军长级会谈开始 印军此前曝出增兵", "印媒：中印第五轮军长级会谈举行").close
+
+
+def test_near_duplicates_share_index_keys_and_templated_siblings_are_still_candidates():
+    """Candidates are cheap to find; the guards, not the index, keep templated headlines apart."""
+    def keys(title):
+        return set(identity.band_keys(headline(title).tokens))
+
+    assert keys("印媒称中印第五轮军长级会谈开始 印军此前曝出增兵") & keys("印媒：中印第五轮军长级会谈举行")
+    assert keys("雄安等13地区试点“交通强国”建设") & keys("交通运输部：雄安新区等13个地区开展交通强国建设试点")
+    assert keys("南召县召开决战决胜脱贫攻坚誓师大会") & keys("西峡县召开决战决胜脱贫攻坚誓师大会")
+    fragment = headline("甘肃省残联凝心聚力“背水一战” 贫困残疾人...")
+    full = headline("甘肃省残联凝心聚力“背水一战”的报道")
+    assert set(identity.cut_keys(fragment)) & set(identity.cut_lookup_keys(full))
+
+
+def test_index_keys_are_the_same_in_every_process():
+    """Stored keys are looked up by later processes: they must not depend on Python's per-process hash seed."""
+    title = "印媒：中印第五轮军长级会谈举行"
+    code = ("from monitor.identity import band_keys, headline; "
+            f"print(list(band_keys(headline({title!r}).tokens)))")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              cwd=PROJECT_DIR, env={"PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert outputs == {f"{list(identity.band_keys(headline(title).tokens))}\n"}
+    assert all(0 <= key < 2 ** 63 for key in identity.band_keys(headline(title).tokens))
+
+
+def test_fold_variants_opencc_leaves_apart():
+    assert text.fold_text("台製機具逾12國搶著要") == text.fold_text("台制机具逾12国抢着要")
+    assert text.fold_char("妳") == "你"
+
+
+def test_every_google_news_link_of_the_real_feed_carries_its_article_url(real_fixture):
+    root = ET.fromstring(real_fixture("feeds/google_news_top_stories_rss_2019.xml"))
+    links = [item.findtext("link") for item in root.iter("item")]
+    assert len(links) == 38
+    for link in links:
+        target = text.unwrap_redirect(link)
+        assert target and target.startswith("https://") and "news.google.com" not in target
+        assert text.canonical_url(link) == text.canonical_url(target)
+
+
+@pytest.mark.parametrize("link", [
+    "https://news.google.com/rss/articles/CBMiWkFVX3lxTE1qSWZhbmRvbQ?oc=5",     # the newer opaque form
+    "https://news.google.com/topstories?hl=en-US",
+    "https://example.com/articles/CBMiAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "https://news.google.com/rss/articles/!!!notbase64!!!",
+])
+def test_other_links_are_not_unwrapped(link):
+    assert text.unwrap_redirect(link) is None
