@@ -34,6 +34,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
@@ -84,10 +85,12 @@ class _KnownKeys:
     CHUNK = 500   # keys per query (SQLite's parameter limit is 999 on old builds)
 
     def __init__(self, conn: sqlite3.Connection, items: list[Item]):
-        urls = {item.url_key for item in items if item.url_key}
-        titles = {item.title_key for item in items} | {identity.headline(item.title).key for item in items}
-        self.urls = self._present(conn, "url_key", urls)
-        self.titles = self._present(conn, "title_key", titles) | self._present(conn, "core_key", titles)
+        self.urls = self._present(conn, "url_key", {item.url_key for item in items if item.url_key})
+        # An item whose URL is stored is decided by it (rule 1): its headline is not needed, so not made.
+        undecided = [item for item in items if item.url_key not in self.urls]
+        # Each key in the column exact_rows looks it up in, so nothing is said present that it would not find.
+        self.title_keys = self._present(conn, "title_key", {item.title_key for item in undecided})
+        self.core_keys = self._present(conn, "core_key", {identity.headline(item.title).key for item in undecided})
         self.written: set[str] = set()
 
     @classmethod
@@ -102,8 +105,10 @@ class _KnownKeys:
     def may_have_url(self, key: str) -> bool:
         return key in self.urls or key in self.written
 
-    def may_have_title(self, *keys: str) -> bool:
-        return any(key in self.titles or key in self.written for key in keys)
+    def may_have_title(self, title_key: str, core_key: str) -> bool:
+        """Whether ``StoryIndex.exact_rows`` may find a row: the folded title or the core title is stored."""
+        return title_key in self.title_keys or core_key in self.core_keys or title_key in self.written \
+            or core_key in self.written
 
 
 class Store:
@@ -339,7 +344,7 @@ class Store:
         for row in exact:
             if row["origin"] == "seed" and row["url_key"] is None or item.origin == "seed" and item.url_key is None:
                 return Identity(row["id"], "seed", h, day)
-            if text.publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
+            if _publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
                 row["published_at"], item.published_at
             ):
                 return Identity(row["id"], "title", h, day)
@@ -364,7 +369,7 @@ class Store:
         match = candidate.match
         if match is None or not match.close or match.rule == "title":
             return None
-        if not text.publishers_compatible(row["publisher"], item.publisher) or not _close_in_time(
+        if not _publishers_compatible(row["publisher"], item.publisher) or not _close_in_time(
             row["published_at"], item.published_at
         ):
             return None
@@ -606,6 +611,12 @@ def _transient(error_class: str | None) -> bool:
     """A fetch error worth retrying at the next run (the spider waits revisit_after after any other one)."""
     return error_class in ("timeout", "connection", "http_429", "interrupted") or (error_class or "").startswith(
         "http_5")
+
+
+@lru_cache(maxsize=4096)
+def _publishers_compatible(a: str | None, b: str | None) -> bool:
+    """``text.publishers_compatible``, cached: it folds both names, and a few hundred outlets recur."""
+    return text.publishers_compatible(a, b)
 
 
 def _close_in_time(a: str | None, b: str | None) -> bool:

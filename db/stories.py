@@ -31,7 +31,8 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain
+from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from monitor import identity, text
@@ -56,10 +57,16 @@ _COLUMNS = "id, title, title_key, core_key, title_cut, url_key, publisher, publi
 
 def event_day(published_at: str | None, seen_at: str) -> int:
     """The day an item is placed at for story windows: its publication date, else the day it was first seen."""
-    return date.fromisoformat((published_at or seen_at)[:10]).toordinal()
+    return _day_number((published_at or seen_at)[:10])
 
 
-@dataclass
+@lru_cache(maxsize=4096)
+def _day_number(day: str) -> int:
+    """Cached: every candidate's day is asked for, and a window holds a few dozen distinct days."""
+    return date.fromisoformat(day).toordinal()
+
+
+@dataclass(slots=True)
 class Candidate:
     """A stored item that may be the same item as, or the same story as, an incoming one."""
 
@@ -74,6 +81,21 @@ class Candidate:
 
     def rank(self) -> tuple:
         return (_RULE_ORDER[self.match.rule], -self.match.score, -self.item_id) if self.match else (9,)
+
+
+def _quick_score(h: Headline, row: sqlite3.Row) -> float | None:
+    """``identity.quick_score`` of a stored row; its bigrams are not built when its cut mark or its core key (the
+    same as ``h``'s: the same bigrams) already gives the score."""
+    cut = row["title_cut"]
+    if h.cut or cut:
+        return 1.0
+    key = row["core_key"] or ""
+    return 1.0 if key == h.key else identity.quick_score(h, identity.bigrams(key), cut)
+
+
+def _closest_first(pair: tuple[float | None, sqlite3.Row]) -> float:
+    """Sort key: the highest quick score first (a row scored None is never compared; it sorts with the first)."""
+    return -1.0 if pair[0] is None else -pair[0]
 
 
 class _Recent(NamedTuple):
@@ -103,12 +125,6 @@ class _Postings:
             if self.ids[at] == item_id:
                 del self.days[at], self.ids[at]
                 return
-
-    def between(self, lo: int, hi: int) -> list[int]:
-        """The items of days lo..hi; none when they are more than ``MAX_POSTINGS`` (a key that common tells
-        nothing, as a stop word would not: dense templated families share such keys)."""
-        i, j = bisect_left(self.days, lo), bisect_right(self.days, hi)
-        return self.ids[i:j] if j - i <= MAX_POSTINGS else []
 
 
 class _WindowCache:
@@ -148,11 +164,25 @@ class _WindowCache:
 
     def candidates(self, h: Headline, keys: tuple[int, ...], lo: int, hi: int) -> list[tuple[float, sqlite3.Row]]:
         """Of the ``MAX_CANDIDATES`` items of days lo..hi sharing the most keys with ``h`` (as ``story_keys``
-        would rank them), the ``MAX_COMPARED`` closest on character bigrams (``identity.quick_score``, row)."""
-        postings = self.postings
-        counts = Counter(chain.from_iterable(postings[k].between(lo, hi) for k in keys if k in postings))
+        would rank them; ties in the order the keys found them), the ``MAX_COMPARED`` closest on character bigrams
+        (``identity.quick_score``, row).
+
+        A key held by more than ``MAX_POSTINGS`` items of the window tells nothing, as a stop word would not (dense
+        templated families share such keys): it is not used. The hot path of a live monitor, so written flat.
+        """
+        postings, found = self.postings, []
+        for key in keys:
+            held = postings.get(key)
+            if held is not None:
+                days = held.days
+                i = bisect_left(days, lo)
+                j = bisect_right(days, hi, i)
+                if j - i <= MAX_POSTINGS:
+                    found += held.ids[i:j]
+        if not found:
+            return []
         entries, scored = self.entries, []
-        for item_id in sorted(counts, key=counts.__getitem__, reverse=True)[:MAX_CANDIDATES]:
+        for item_id, _ in sorted(Counter(found).items(), key=itemgetter(1), reverse=True)[:MAX_CANDIDATES]:
             entry = entries[item_id]
             score = identity.quick_score(h, entry.bigrams, entry.cut)
             if score is not None:
@@ -164,8 +194,11 @@ class _WindowCache:
         """Fill days in bulk: story_keys rows (day, key, item_id) and items rows (id, day, row)."""
         keys_of: dict[int, list[int]] = defaultdict(list)
         fresh: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        # One int object per day and per item, whatever the number of keys: the look-ups touch fewer cache lines.
+        same: dict[int, int] = {}
         for day, key, item_id in key_rows:
             if item_id not in self.entries:
+                day, item_id = same.setdefault(day, day), same.setdefault(item_id, item_id)
                 fresh[key].append((day, item_id))
                 keys_of[item_id].append(key)
         for key, pairs in fresh.items():
@@ -291,17 +324,16 @@ class StoryIndex:
         not a story.
         """
         rows: dict[int, sqlite3.Row] = {row["id"]: row for row in exact}
-        known: dict[int, float] = {}          # quick scores the in-memory window already computed
-        in_window = any(abs(event_day(r["published_at"], r["first_seen_at"]) - day) <= STORY_WINDOW_DAYS
-                        for r in exact)
-        ids = []
-        for candidate in [] if in_window else self._band_candidates(h, day):
-            if isinstance(candidate, int):
-                ids.append(candidate)
-            else:
-                score, row = candidate
-                if rows.setdefault(row["id"], row) is row:
-                    known[row["id"]] = score
+        scores: dict[int, float | None] = {}     # quick scores the in-memory window already computed
+        ids: list[int] = []
+        if not any(abs(event_day(r["published_at"], r["first_seen_at"]) - day) <= STORY_WINDOW_DAYS for r in exact):
+            for candidate in self._band_candidates(h, day):
+                if isinstance(candidate, int):
+                    ids.append(candidate)
+                else:
+                    score, row = candidate
+                    if rows.setdefault(row["id"], row) is row:
+                        scores[row["id"]] = score
         lookups = identity.cut_lookup_keys(h)
         if lookups and self._may_complete(lookups):   # cut-short titles this one may complete, whatever their day
             ids += [item_id for (item_id,) in self.conn.execute(
@@ -318,11 +350,12 @@ class StoryIndex:
             placeholders = ",".join("?" * len(ids))
             for row in self.conn.execute(f"SELECT {_COLUMNS} FROM items WHERE id IN ({placeholders})", ids):
                 rows[row["id"]] = row
+        if not rows:
+            return []
         # The closest on character bigrams first; once one is a near-duplicate, the less close ones are not compared
         # (rows with the same core title or a cut title score 1 and always are).
-        scored = sorted(((known[item_id] if item_id in known else
-                          identity.quick_score(h, identity.bigrams(row["core_key"] or ""), row["title_cut"]), row)
-                         for item_id, row in rows.items()), key=lambda pair: -1.0 if pair[0] is None else -pair[0])
+        scored = sorted(((scores[item_id] if item_id in scores else _quick_score(h, row), row)
+                         for item_id, row in rows.items()), key=_closest_first)
         found, near = [], False
         for score, row in scored:
             other = match = None

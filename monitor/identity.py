@@ -39,6 +39,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from monitor import text
 
@@ -87,6 +88,8 @@ _MEDIA_MARK = re.compile(r"\s*[（(\[【](?:图|组图|多图|附图|图文|视�
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 _PIECE = re.compile(r"\d+(?:\.\d+)?|[a-z]+| |[^\da-z ]+")
+# What makes _PIECE split other than at a space (ASCII, any digit): without it, the runs are the space-separated parts.
+_NOT_CJK_RUN = re.compile(r"[\x00-\x1f\x21-\x7f\d]")
 _ENGLISH_STOPWORDS = frozenset({
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "as", "is", "are", "was", "were", "be",
     "by", "with", "from", "its", "it", "this", "that",
@@ -107,8 +110,8 @@ _CN_NUMBER = re.compile(
 )
 _ASCII_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ANY_DIGIT = re.compile(r"\d")
-_NUMERAL_SET = frozenset(_CN_NUMERAL)
-_MARK_CHARS = frozenset("….．。・･⋯")            # what text.split_truncation looks for
+_ANY_NUMERAL = re.compile(f"[{_CN_NUMERAL}]")
+_ANY_MARK = re.compile("[….．。・･⋯]")            # what text.split_truncation looks for
 _TAG_STARTS = frozenset("【[〔［「『专") | {w[0] for w in MEDIA_LABELS} | {w[0].lower() for w in MEDIA_LABELS}
 
 # Characters that end a place name: a substitution just before one is a different place (南召县 / 西峡县).
@@ -129,17 +132,51 @@ SYNONYMS = frozenset(frozenset(pair) for pair in (
 ))
 
 
-@dataclass(frozen=True, slots=True)
 class Headline:
-    """What identity compares: a title reduced to its core, folded, with its tokens and numbers."""
+    """What identity compares: a title reduced to its core, folded, with its tokens and numbers. Immutable.
 
+    ``numbers`` and ``bigrams`` are made when first read: ``compare`` reads numbers only for a near-duplicate and
+    bigrams are read only for incoming headlines (``quick_score``), so most stored headlines never need them.
+    """
+
+    __slots__ = ("core", "key", "plain", "cut", "tokens", "_words", "_numbers", "_bigrams")
     core: str                     # the title without ellipsis marks, leading tags and trailing media marks
     key: str                      # fold_text(core): the core key (items.core_key)
     plain: str                    # fold_text of the title without ellipsis marks (tags kept): items.title_key
     cut: str                      # '', 'start', 'end' or 'both': where the title was cut short with "..."
     tokens: frozenset[str]        # CJK character bigrams and Latin words of the core
-    numbers: tuple[str, ...]      # numbers in the core, sorted, Chinese numerals included (第五 -> 5)
-    bigrams: frozenset[str]       # character bigrams of the key, for quick_score
+
+    def __init__(self, core: str, key: str, plain: str, cut: str, tokens: frozenset[str],
+                 words: tuple[str, ...] | list[str] = (), bigrams: frozenset[str] | None = None):
+        self.core, self.key, self.plain, self.cut, self.tokens = core, key, plain, cut, tokens
+        self._words, self._numbers, self._bigrams = words, None, bigrams
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """Numbers in the core, sorted, Chinese numerals included (第五 -> 5)."""
+        if self._numbers is None:
+            self._numbers = _numbers(self.core, self.key, self._words)
+        return self._numbers
+
+    @property
+    def bigrams(self) -> frozenset[str]:
+        """Character bigrams of the key, for ``quick_score``."""
+        if self._bigrams is None:
+            self._bigrams = bigrams(self.key)
+        return self._bigrams
+
+    def _fields(self) -> tuple:
+        return self.core, self.key, self.plain, self.cut, self.tokens, self.numbers, self.bigrams
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if isinstance(other, Headline) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        names = ("core", "key", "plain", "cut", "tokens", "numbers", "bigrams")
+        return "Headline(" + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields(), strict=True)) + ")"
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,15 +237,17 @@ def _cn_number(numeral: str) -> int | None:
     return value if any(ch in _CN_DIGIT or ch == "十" for ch in numeral) else None
 
 
-def _numbers(core: str, key: str, words: list[str]) -> tuple[str, ...]:
+def _numbers(core: str, key: str, words: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     found = [_normal_number(n) for n in _ASCII_NUMBER.findall(unicodedata.normalize("NFKC", core))] \
         if _ANY_DIGIT.search(core) else []
-    for numeral in _CN_NUMBER.findall(key) if not _NUMERAL_SET.isdisjoint(key) else ():
-        value = _cn_number(numeral)
-        if value is not None:
-            found.append(str(value))
-    found.extend(_ENGLISH_NUMBERS[w] for w in words if w in _ENGLISH_NUMBERS)
-    return tuple(sorted(found))
+    if _ANY_NUMERAL.search(key):
+        for numeral in _CN_NUMBER.findall(key):
+            value = _cn_number(numeral)
+            if value is not None:
+                found.append(str(value))
+    if words:
+        found.extend(_ENGLISH_NUMBERS[w] for w in words if w in _ENGLISH_NUMBERS)
+    return tuple(sorted(found)) if found else ()
 
 
 def _normal_number(number: str) -> str:
@@ -219,6 +258,11 @@ def _normal_number(number: str) -> str:
 
 def _tokens(spaced: str) -> tuple[frozenset[str], list[str]]:
     """CJK runs give character bigrams (a lone character itself); Latin words and numbers are one token each."""
+    if not _NOT_CJK_RUN.search(spaced):       # most headlines: CJK runs between spaces only (same tokens, faster)
+        if not spaced:
+            return frozenset(), []
+        return frozenset(chain.from_iterable(
+            map(operator.add, run, run[1:]) if len(run) > 1 else (run,) for run in spaced.split(" "))), []
     tokens: set[str] = set()
     words: list[str] = []
     for run in _PIECE.findall(spaced):
@@ -242,7 +286,7 @@ def headline(title: str) -> Headline:
     Cached: a stored item is compared with many incoming ones within its story window.
     """
     title = title or ""
-    if _MARK_CHARS.isdisjoint(title):           # most titles: no ellipsis to look for
+    if not _ANY_MARK.search(title):             # most titles: no ellipsis to look for
         fragment, cut = title.strip(), ""
     else:
         fragment, cut_start, cut_end = text.split_truncation(title)
@@ -254,9 +298,11 @@ def headline(title: str) -> Headline:
     plain = key if core == fragment else text.fold_text(fragment)
     if not key:
         core, key, spaced = fragment, plain, text.fold_spaced(fragment)
+    if key and key == spaced and not _NOT_CJK_RUN.search(key):      # one run of CJK: its tokens are its bigrams
+        tokens = bigrams(key)
+        return Headline(core, key, plain, cut, tokens, bigrams=tokens)
     tokens, words = _tokens(spaced)
-    return Headline(core=core, key=key, plain=plain, cut=cut, tokens=tokens, numbers=_numbers(core, key, words),
-                    bigrams=bigrams(key))
+    return Headline(core, key, plain, cut, tokens, words)
 
 
 # --- the decision ------------------------------------------------------------------------------------------
@@ -286,7 +332,7 @@ def _splits_token(whole: str, at: int) -> bool:
 
 def _numbers_conflict(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """Both give numbers and neither's are among the other's (counted: 第三次 in 三次会议 is not 第二次 in it)."""
-    if not a or not b:
+    if not a or not b or a == b:
         return False
     x, y = Counter(a), Counter(b)
     return not (x <= y or y <= x)
@@ -383,13 +429,16 @@ def bigrams(key: str) -> frozenset[str]:
 def quick_score(h: Headline, other: frozenset[str], cut: str | None) -> float | None:
     """How close a stored row (the bigrams of its folded core key, its cut mark) looks to ``h`` on character
     bigrams, or None when it cannot be a match: a cheap filter before building the row's headline, with thresholds
-    well below ``compare``'s. A cut-short title on either side is always worth a look (score 1)."""
-    if h.cut or cut or other == h.bigrams:
+    well below ``compare``'s. A cut-short title on either side, or the same bigrams, is always worth a look
+    (score 1)."""
+    if h.cut or cut:
         return 1.0
     mine = h.bigrams
-    shared = len(mine & other)
-    dice = 2 * shared / (len(mine) + len(other))
-    containment = shared / min(len(mine), len(other))
+    shared, ours, theirs = len(mine & other), len(mine), len(other)
+    if shared == ours == theirs:
+        return 1.0
+    dice = 2 * shared / (ours + theirs)
+    containment = shared / min(ours, theirs)
     return dice if dice >= QUICK_DICE or containment >= QUICK_CONTAINMENT else None
 
 
@@ -422,22 +471,22 @@ KEYS_VERSION = 2         # of band_keys and cut_keys: stored keys made by anothe
 _BINS = BANDS * ROWS
 _OFFSET = 0x9E3779B97F4A7C15   # added per bin of distance when an empty bin borrows a neighbour's minimum
 _M64 = (1 << 64) - 1
-_EMPTY = None
-
-
-def _mix(a: int, b: int) -> int:
-    """Two 64-bit values into one 58-bit band key body (explicit: stored keys must not depend on ``hash()``)."""
-    x = ((a ^ ((b * 0x9E3779B97F4A7C15) & _M64)) * 0xBF58476D1CE4E5B9) & _M64
-    return (x ^ (x >> 31)) >> 6
+_SHIFTS = tuple(d * _OFFSET for d in range(_BINS + 1))   # what an empty bin adds per bin of distance
+_BAND_TAGS = tuple(band << 58 for band in range(BANDS))
+_MIX_A, _MIX_B = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9
 
 
 @lru_cache(maxsize=1 << 17)
-def _token_hash(token: str) -> int:
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+def _token_slot(token: str) -> tuple[int, int]:
+    """A token's bin and value in the bin (one 64-bit hash, explicit: stored keys must not depend on ``hash()``)."""
+    h = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+    return h % _BINS, h // _BINS
 
 
+@lru_cache(maxsize=1 << 15)
 def _key(label: str) -> int:
-    """A stable signed 63-bit key for a label (SQLite integers are signed 64-bit)."""
+    """A stable signed 63-bit key for a label (SQLite integers are signed 64-bit); cached: the cut keys of
+    templated titles repeat."""
     return int.from_bytes(hashlib.blake2b(label.encode("utf-8"), digest_size=8).digest(), "little") >> 1
 
 
@@ -451,23 +500,29 @@ def band_keys(tokens: frozenset[str]) -> tuple[int, ...]:
     the price of one hash per token. Every near-duplicate pair of the labelled set shares a band, the short-in-long
     ones included (an attribution prefix, an added clause: a band matches when both its bins' least tokens are
     shared, likely when most of the long one's tokens are the short one's). ``KEYS_VERSION`` changes with them.
+    Written for speed (it runs for every new headline): the values and the mixing are flat list operations.
     """
     if not tokens:
         return ()
-    hashes = sorted(map(_token_hash, tokens))
-    bins = [_EMPTY] * _BINS
-    for h in hashes:               # ascending: a bin's first hash is its least
-        i = h % _BINS
-        if bins[i] is _EMPTY:
-            bins[i] = h // _BINS
-    doubled = bins + bins          # rotation: an empty bin takes the next filled one's value, offset by distance
-    filled = [i for i, v in enumerate(doubled) if v is not _EMPTY]
-    values, j = [], 0
-    for i in range(_BINS):
-        while filled[j] < i:
-            j += 1
-        values.append((doubled[filled[j]] + (filled[j] - i) * _OFFSET) & _M64)
-    return tuple((band << 58) | _mix(values[2 * band], values[2 * band + 1]) for band in range(BANDS))
+    least: dict[int, int] = {}                          # the least value of each filled bin
+    for i, value in map(_token_slot, tokens):
+        if value < least.get(i, _M64):
+            least[i] = value
+    if len(least) == _BINS:
+        values = [least[i] for i in range(_BINS)]
+    else:                          # rotation: an empty bin takes the next filled one's value, offset by distance
+        values = [0] * _BINS
+        filled = min(least) + _BINS
+        value = least[filled - _BINS]
+        for i in range(_BINS - 1, -1, -1):
+            if i in least:
+                filled = i
+                values[i] = value = least[i]
+            else:
+                values[i] = (value + _SHIFTS[filled - i]) & _M64
+    m64, mix_a, mix_b = _M64, _MIX_A, _MIX_B      # two 64-bit values into one 58-bit key body per band
+    mixed = [((a ^ ((b * mix_a) & m64)) * mix_b) & m64 for a, b in zip(values[0::2], values[1::2], strict=True)]
+    return tuple([tag | ((x ^ (x >> 31)) >> 6) for tag, x in zip(_BAND_TAGS, mixed, strict=True)])
 
 
 CUT_START_KEY = _key("cut:start")
