@@ -1,7 +1,7 @@
 """The command line: ``run_monitor.py [--config PATH] COMMAND``.
 
-The only place where domain errors become messages and exit codes: 0 ok, 1 a source or seed failed,
-2 the configuration is invalid.
+The only place where domain errors become messages and exit codes: 0 ok, 1 a source or seed failed (or, for
+``status`` and ``export``, there is no database yet), 2 the configuration is invalid (a missing seed file included).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,12 +107,17 @@ def cmd_check(config: Config, args) -> int:
             print(f"           {url}")
         if not source.start_urls:
             print("           (starts from stored items that match its topics)")
-    missing = [p for p in config.seeds if not p.exists()]
-    if missing:
-        print(f"config error: seeds: no such file {missing[0]}", file=sys.stderr)
-        return EXIT_CONFIG
+    _require_seed_files(config)
     print(f"ok: {len(config.sources)} sources, {len(config.topics)} topics")
     return EXIT_OK
+
+
+def _require_seed_files(config: Config) -> None:
+    """A configured seed file that does not exist is a config error (exit 2) for check, once and run alike, found
+    before anything is opened or imported."""
+    missing = [p for p in config.seeds if not p.exists()]
+    if missing:
+        raise ConfigError(f"seeds: no such file {missing[0]}")
 
 
 def cmd_seed(config: Config, args) -> int:
@@ -152,6 +158,8 @@ def cmd_once(config: Config, args) -> int:
 
     for name in args.sources:
         config.source(name)   # unknown names fail before anything runs
+    if not args.sources:
+        _require_seed_files(config)
     monitor = Monitor.open(config)
     try:
         if not args.sources:
@@ -167,6 +175,7 @@ def cmd_once(config: Config, args) -> int:
 def cmd_run(config: Config, args) -> int:
     from monitor.service import run_service
 
+    _require_seed_files(config)
     return run_service(
         config,
         host=args.host or config.datasette.host,
@@ -184,22 +193,42 @@ def cmd_serve(config: Config, args) -> int:
         metadata = write_metadata(config.database, Path(workdir))
         command = datasette_command(config.database, metadata, args.host or config.datasette.host,
                                     args.port or config.datasette.port)
-        try:
-            return subprocess.call(command)
-        except KeyboardInterrupt:
-            return EXIT_OK
+        return _foreground(command)
+
+
+def _foreground(command: list[str]) -> int:
+    """Run ``command`` until it exits, passing SIGINT/SIGTERM on to it; 0 when a signal stopped it.
+
+    With a bare ``subprocess.call`` a SIGTERM (systemd, ``kill``) ended this process and left Datasette serving,
+    orphaned. Handlers are installed before the child starts, so no signal falls between the two.
+    """
+    received: list[int] = []
+    child: subprocess.Popen | None = None
+
+    def forward(signum, frame) -> None:
+        received.append(signum)
+        if child is not None:
+            child.send_signal(signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        child = subprocess.Popen(command)
+        if received:
+            child.send_signal(received[0])
+        status = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        return EXIT_OK
+    return status if status >= 0 else EXIT_FAILED
 
 
 def cmd_export(config: Config, args) -> int:
-    import sqlite3
-
     from db.export import ExportFilter, select_items, write_csv, write_jsonl
     from db.search import register_search_tokenizer
 
-    if not config.database.exists():
-        print(f"error: no database at {config.database} yet: run `once` or `run` first", file=sys.stderr)
-        return EXIT_FAILED
-    conn = sqlite3.connect(f"file:{config.database}?mode=ro", uri=True)
+    conn = _open_read_only(config)
     register_search_tokenizer(conn)
     filters = ExportFilter(topic=args.topic, source=args.source, since=args.since, until=args.until,
                            search=args.search)
@@ -218,35 +247,50 @@ def cmd_export(config: Config, args) -> int:
     return EXIT_OK
 
 
-def cmd_status(config: Config, args) -> int:
-    from db.store import Store
+def _open_read_only(config: Config):
+    """The database, opened read-only; a missing file is "no database yet" (exit 1), never created here."""
+    import sqlite3
 
-    store = Store(config.database, text.zone(config.timezone))
+    if not config.database.exists():
+        raise NewsMonitorError(f"no database at {config.database} yet: run `once` or `run` first")
+    conn = sqlite3.connect(f"file:{config.database}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def cmd_status(config: Config, args) -> int:
+    """Read-only: the configured sources, with the health the store last recorded for each (none: never run)."""
+    import sqlite3
+
+    conn = _open_read_only(config)
     try:
-        store.sync_sources(config.sources)
-        rows = store.conn.execute(
-            """SELECT * FROM sources WHERE in_config = 1 ORDER BY name"""
-        ).fetchall()
+        stored = {row["name"]: dict(row) for row in conn.execute("SELECT * FROM sources")}
+    except sqlite3.Error as error:
+        raise NewsMonitorError(f"cannot read the sources of {config.database}: {error}") from None
     finally:
-        store.close()
+        conn.close()
 
     def when(value: str | None) -> str:
         return value[:16].replace("T", " ") if value else ""
 
     headers = ("source", "kind", "schedule", "last run", "status", "failures", "items", "next run", "flags",
                "last error")
-    table = [headers] + [
-        (row["name"], row["kind"], row["schedule"] + ("" if row["enabled"] else " (disabled)"),
-         when(row["last_run_at"]), row["last_status"] or "never run", str(row["consecutive_failures"]),
-         str(row["items_found"]), when(row["backoff_until"] or row["next_run_at"]) + (" (backoff)" if row[
-             "backoff_until"] else ""), row["flags"] or "",
-         f"[{row['last_error_class']}] {row['last_error']}" if row["last_error"] else "")
-        for row in rows
-    ]
+    table = [headers]
+    for source in sorted(config.sources, key=lambda s: s.name):
+        row = stored.get(source.name, {})
+        backoff = row.get("backoff_until")
+        error = row.get("last_error")
+        table.append((
+            source.name, source.kind, source.schedule + ("" if source.enabled else " (disabled)"),
+            when(row.get("last_run_at")), row.get("last_status") or "never run",
+            str(row.get("consecutive_failures") or 0), str(row.get("items_found") or 0),
+            when(backoff or row.get("next_run_at")) + (" (backoff)" if backoff else ""), row.get("flags") or "",
+            f"[{row.get('last_error_class')}] {error}" if error else "",   # whole: its advice comes last
+        ))
     widths = [max(len(r[i]) for r in table) for i in range(len(headers) - 1)]
     for row in table:
         cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
-        print("  ".join(cells + [row[-1][:160]]).rstrip())
+        print("  ".join(cells + [row[-1]]).rstrip())
     return EXIT_OK
 
 

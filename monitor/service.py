@@ -3,8 +3,11 @@
 Scheduler hygiene (APScheduler 3.x): jobs are built from config at every start in the memory job store (nothing is
 pickled), each with an explicit id, ``max_instances=1`` (a slow source never overlaps itself), ``coalesce=True``
 (missed runs collapse into one), a misfire grace time and a little jitter. A job never raises: ``run_source``
-records failures as runs. On SIGTERM the scheduler is shut down with ``wait=True``, so a batch being stored is
-finished (each batch is one transaction) before the store is closed.
+records failures as runs. On SIGTERM the scheduler is shut down with ``wait=True``: runs in flight finish and are
+recorded before the store is closed (see ``_Scheduler`` for how that is kept from deadlocking).
+
+What must survive a restart lives in the store, not the scheduler: a failing source's ``backoff_until`` is where its
+first run after a start is put (``first_runs``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import signal
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -44,6 +47,7 @@ class Monitor:
     store: Store
     fetcher: Fetcher
     zone: tzinfo
+    stopping: threading.Event = field(default_factory=threading.Event)   # set: scheduled runs no longer start
 
     @classmethod
     def open(cls, config: Config) -> Monitor:
@@ -88,8 +92,14 @@ def _interleave_hosts(sources: list[SourceConfig]) -> list[SourceConfig]:
     return ordered
 
 
-def _scheduled_run(monitor: Monitor, source_name: str) -> RunResult:
-    """The job function (module level, as APScheduler advises): one run of one source."""
+def _scheduled_run(monitor: Monitor, source_name: str) -> RunResult | None:
+    """The job function (module level, as APScheduler advises): one run of one source.
+
+    None once the service is stopping: a run still queued behind busy workers would otherwise start after SIGTERM
+    and hold the stop up for as long as it takes.
+    """
+    if monitor.stopping.is_set():
+        return None
     return monitor.run(monitor.config.source(source_name))
 
 
@@ -103,24 +113,57 @@ def _interval(source: SourceConfig, zone: tzinfo) -> timedelta:
     return second - first
 
 
-def apply_backoff(scheduler: BackgroundScheduler, monitor: Monitor, result: RunResult) -> datetime | None:
+def _job_id(source_name: str) -> str:
+    return f"source:{source_name}"
+
+
+class _Scheduler(BackgroundScheduler):
+    """The background scheduler, made safe to shut down while jobs run.
+
+    ``shutdown(wait=True)`` waits for running jobs while holding the job-store lock, and a job's listener
+    (``apply_backoff``) needs that lock to read or move the job: the service hung on SIGTERM whenever a run was in
+    flight. So shutdown first marks the scheduler stopping, under a lock the listener holds for its scheduler calls;
+    from then on ``reschedule`` leaves the scheduler alone and the listener writes to the store only.
+    """
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._calls = threading.Lock()
+        self._stopping = False
+
+    def reschedule(self, source_name: str, not_before: datetime | None) -> datetime | None:
+        """The source's next run, moved to ``not_before`` if it was sooner; None when stopping or unknown."""
+        with self._calls:
+            job = None if self._stopping else self.get_job(_job_id(source_name))
+            if job is None:
+                return None
+            if not_before and job.next_run_time and job.next_run_time < not_before:
+                job = job.modify(next_run_time=not_before)
+            return job.next_run_time
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._calls:
+            self._stopping = True
+        super().shutdown(wait)
+
+
+def apply_backoff(scheduler: _Scheduler, monitor: Monitor, result: RunResult) -> datetime | None:
     """After a run: push a repeatedly failing source's next run out (monitor.health), and record the next run.
 
-    A success needs nothing: the trigger's own schedule takes over again from the run that succeeded.
+    A success needs nothing: the trigger's own schedule takes over again from the run that succeeded. The backoff is
+    stored even while the service stops, so the next start honours it (``first_runs``).
     """
-    job = scheduler.get_job(f"source:{result.source}")
-    if job is None:
-        return None
     source = monitor.config.source(result.source)
     delay = backoff_delay(result.consecutive_failures, _interval(source, monitor.zone))
     until = datetime.now(monitor.zone) + delay if delay else None
-    if until and job.next_run_time and job.next_run_time < until:
-        job = job.modify(next_run_time=until)
+    if until:
         log.warning("%s: %d failures in a row; next try at %s (backoff %s)", source.name,
                     result.consecutive_failures, until.isoformat(timespec="seconds"), delay)
     monitor.store.set_backoff(source.name, until)
-    monitor.store.set_next_run(source.name, job.next_run_time)
-    return job.next_run_time
+    next_run = scheduler.reschedule(source.name, until) or until
+    if next_run:
+        monitor.store.set_next_run(source.name, next_run)
+    return next_run
 
 
 def _trigger(source: SourceConfig, zone: tzinfo):
@@ -130,23 +173,52 @@ def _trigger(source: SourceConfig, zone: tzinfo):
     return IntervalTrigger(seconds=source.every, timezone=zone, jitter=jitter or None)
 
 
-def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
-    """A scheduler with one job per enabled source; interval sources first run at start-up."""
+START_SPACING = timedelta(seconds=1)   # between the first runs of interval sources at start-up
+
+
+def first_runs(monitor: Monitor, sources: list[SourceConfig], now: datetime) -> dict[str, datetime]:
+    """When each source first runs after a start.
+
+    Interval sources start at once, one START_SPACING apart in host-interleaved order (so sources of one host do
+    not all start together and the workers do not queue behind one host); cron sources at their next fire time. A
+    source still backed off from before the restart starts no sooner than its stored ``backoff_until``: a restart
+    must not hammer a failing site.
+    """
+    backoffs = _stored_backoffs(monitor)
+    ordered = _interleave_hosts([s for s in sources if s.every]) + [s for s in sources if s.cron]
+    runs = {}
+    for position, source in enumerate(ordered):
+        not_before = max(now, backoffs.get(source.name, now))
+        if source.every:
+            runs[source.name] = max(now + position * START_SPACING, not_before)
+        else:
+            runs[source.name] = _trigger(source, monitor.zone).get_next_fire_time(None, not_before)
+    return runs
+
+
+def _stored_backoffs(monitor: Monitor) -> dict[str, datetime]:
+    rows = monitor.store.conn.execute("SELECT name, backoff_until FROM sources WHERE backoff_until IS NOT NULL")
+    return {name: datetime.fromisoformat(until) for name, until in rows}   # stored with their offset (text.iso)
+
+
+def build_scheduler(monitor: Monitor) -> _Scheduler:
+    """A scheduler with one job per enabled source, first run as ``first_runs`` says."""
     enabled = [s for s in monitor.config.sources if s.enabled]
-    scheduler = BackgroundScheduler(
+    scheduler = _Scheduler(
         executors={"default": ThreadPoolExecutor(max_workers=max(1, min(monitor.config.workers, len(enabled))))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone=monitor.zone,
     )
+    starts = first_runs(monitor, enabled, datetime.now(monitor.zone))
     for source in enabled:
         scheduler.add_job(
             _scheduled_run,
             trigger=_trigger(source, monitor.zone),
             args=[monitor, source.name],
-            id=f"source:{source.name}",
+            id=_job_id(source.name),
             name=source.name,
             replace_existing=True,
-            next_run_time=datetime.now(monitor.zone) if source.every else None,
+            next_run_time=starts[source.name],
         )
 
     def after_job(event: JobExecutionEvent) -> None:
@@ -155,9 +227,10 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
         if isinstance(getattr(event, "retval", None), RunResult):
             apply_backoff(scheduler, monitor, event.retval)
             return
-        job = scheduler.get_job(event.job_id)
-        if job is not None:
-            monitor.store.set_next_run(job.name, job.next_run_time)
+        source_name = event.job_id.removeprefix(_job_id(""))
+        next_run = scheduler.reschedule(source_name, None)
+        if next_run:
+            monitor.store.set_next_run(source_name, next_run)
 
     scheduler.add_listener(after_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     return scheduler
@@ -188,6 +261,7 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
                     log.error("Datasette exited with status %s; the monitor keeps running", datasette.returncode)
                     datasette = None
             log.info("stopping: waiting for running sources to finish")
+            monitor.stopping.set()
             scheduler.shutdown(wait=True)
         finally:
             if datasette is not None:

@@ -1,11 +1,15 @@
-"""`export` (CSV and JSON lines with filters) and `status`, run as commands over a database the pipeline filled."""
+"""`export` (CSV and JSON lines with filters) and `status`, run as commands over a database the pipeline filled;
+the exit codes both share with `check`, `once` and `run` (1: no database yet, 2: invalid config)."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import sqlite3
 
 import pytest
+import yaml
 
 from monitor.cli import main
 from tests.conftest import OWN_FIXTURES
@@ -80,3 +84,52 @@ def test_status_shows_every_source_with_its_health(filled, capsys):
     assert set(lines) == {"feed", "formula", "gone"}
     assert " ok " in lines["feed"] and "every 15m" in lines["feed"]
     assert " error " in lines["gone"] and "cron 0 * * * *" in lines["gone"] and "not found (404)" in lines["gone"]
+
+
+def test_status_prints_the_whole_last_error(httpserver, tmp_path, capsys):
+    """The advice at the end of a long error message is printed, not cut off."""
+    path = "/feeds/" + "politics-and-rural-revitalisation/" * 4 + "forbidden.xml"
+    httpserver.expect_request(path).respond_with_data("no", status=403)
+    config = write_config(tmp_path, [{"name": "forbidden", "kind": "rss", "url": httpserver.url_for(path),
+                                      "every": "1h"}])
+    assert main(["--config", str(config), "once"]) == 1
+    capsys.readouterr()
+    assert main(["--config", str(config), "status"]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    error = sqlite3.connect(tmp_path / "news.db").execute("SELECT last_error FROM sources").fetchone()[0]
+    assert len(error) > 160 and error in line
+    assert "http.user_agent" in line        # the advice of a 403 comes last
+
+
+@pytest.mark.parametrize("command", [["status"], ["export"], ["export", "--format", "jsonl"]])
+def test_without_a_database_status_and_export_say_so_exit_1_and_create_nothing(command, tmp_path, capsys):
+    config = write_config(tmp_path, [{"name": "feed", "kind": "rss", "url": "http://127.0.0.1:9/feed.xml",
+                                      "every": "1h"}], database="data/news.db")
+    assert main(["--config", str(config), *command]) == 1
+    assert f"no database at {tmp_path / 'data' / 'news.db'} yet" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+
+
+def test_status_is_read_only(filled, tmp_path, capsys):
+    """status neither writes the database nor syncs the config into it; a source added since shows as never run."""
+    database = tmp_path / "news.db"
+    before = hashlib.sha256(database.read_bytes()).hexdigest()
+    config = yaml.safe_load(filled.read_text(encoding="utf-8"))
+    config["sources"].append({"name": "added", "kind": "rss", "url": "http://127.0.0.1:9/new.xml", "every": "1h"})
+    filled.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--config", str(filled), "status"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert set(lines) == {"added", "feed", "formula", "gone"} and "never run" in lines["added"]
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == before
+    assert not sqlite3.connect(database).execute("SELECT 1 FROM sources WHERE name = 'added'").fetchall()
+
+
+@pytest.mark.parametrize("command", [["check"], ["once"], ["run", "--no-datasette"]])
+def test_a_missing_seed_file_is_a_config_error_everywhere(command, tmp_path, capsys):
+    """Exit 2, as for any invalid config, before a database is created or a source is run."""
+    config = write_config(tmp_path, [{"name": "feed", "kind": "rss", "url": "http://127.0.0.1:9/feed.xml",
+                                      "every": "1h"}], seeds=["no-such-seed.json"])
+    assert main(["--config", str(config), *command]) == 2
+    assert f"config error: seeds: no such file {tmp_path / 'no-such-seed.json'}" in capsys.readouterr().err
+    assert not (tmp_path / "news.db").exists()

@@ -1,4 +1,5 @@
-"""The background service as a user runs it: a real process, a 2-second source, Datasette beside it, SIGTERM."""
+"""The background service: as a user runs it (a real process, a 2-second source, Datasette beside it, SIGTERM),
+and its schedule at start-up (backoffs kept across restarts, hosts interleaved)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta
 
+from monitor import text
+from monitor.config import load_config
+from monitor.service import Monitor, apply_backoff, build_scheduler
 from tests.conftest import OWN_FIXTURES, PROJECT_DIR
 from tests.helpers import write_config
 
 FEED = (OWN_FIXTURES / "pipeline" / "poverty_feed.xml").read_bytes()
+ZONE = text.zone("Asia/Shanghai")      # the timezone of tests.helpers.write_config
 
 
 def free_port() -> int:
@@ -89,3 +95,69 @@ def test_service_runs_sources_on_schedule_serves_datasette_and_stops_on_sigterm(
     health = dict(conn.execute("SELECT name, consecutive_failures FROM sources").fetchall())
     assert health["fast"] == 0 and health["down"] >= 2
     assert conn.execute("SELECT next_run_at FROM sources WHERE name = 'fast'").fetchone()[0]
+
+
+def test_a_backoff_survives_a_restart_and_cron_sources_are_scheduled(httpserver, tmp_path):
+    """A failing source backed off before a restart is not run again at start-up, but when its backoff ends."""
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED, content_type="application/rss+xml")
+    httpserver.expect_request("/down.xml").respond_with_data("down", status=500)
+    config = load_config(write_config(tmp_path, [
+        {"name": "up", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "10m"},
+        {"name": "down", "kind": "rss", "url": httpserver.url_for("/down.xml"), "every": "10m"},
+        {"name": "down-cron", "kind": "rss", "url": httpserver.url_for("/down.xml"), "cron": "*/5 * * * *"},
+    ]))
+
+    def first_runs_after_start() -> dict[str, datetime]:
+        monitor = Monitor.open(config)
+        scheduler = build_scheduler(monitor)
+        scheduler.start(paused=True)
+        try:
+            return {job.name: job.next_run_time for job in scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown(wait=False)
+            monitor.close()
+
+    monitor = Monitor.open(config)
+    scheduler = build_scheduler(monitor)
+    scheduler.start(paused=True)       # real jobs and triggers; the test fires the runs itself
+    try:
+        for _ in range(2):             # two failures in a row: backed off (2x the interval)
+            for name in ("down", "down-cron"):
+                apply_backoff(scheduler, monitor, monitor.run(config.source(name)))
+        stored = dict(monitor.store.conn.execute("SELECT name, backoff_until FROM sources").fetchall())
+    finally:
+        scheduler.shutdown(wait=False)
+        monitor.close()
+    backoff = {name: datetime.fromisoformat(stored[name]) for name in ("down", "down-cron")}
+
+    restart = datetime.now(ZONE)
+    runs = first_runs_after_start()
+    assert runs["up"] - restart < timedelta(seconds=10)                  # a healthy source runs at start-up
+    assert runs["down"] == backoff["down"] and runs["down"] - restart > timedelta(minutes=19)
+    # a cron source keeps its own times: the first one at or after its backoff (and it is scheduled, not paused)
+    assert backoff["down-cron"] <= runs["down-cron"] < backoff["down-cron"] + timedelta(minutes=5)
+    assert runs["down-cron"].minute % 5 == 0 and runs["down-cron"].second == 0
+
+    monitor = Monitor.open(config)     # a backoff that ended while the service was stopped holds nothing back
+    monitor.store.set_backoff("down", restart - timedelta(hours=1))
+    monitor.close()
+    assert first_runs_after_start()["down"] - datetime.now(ZONE) < timedelta(seconds=10)
+
+
+def test_first_runs_interleave_hosts(tmp_path):
+    """At start-up the sources of one host do not all start together: hosts take turns, a second apart."""
+    config = load_config(write_config(tmp_path, [
+        {"name": name, "kind": "rss", "url": f"http://{host}.example/{name}.xml", "every": "1h"}
+        for name, host in [("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b"), ("b2", "b"), ("c1", "c")]
+    ]))
+    monitor = Monitor.open(config)
+    scheduler = build_scheduler(monitor)
+    scheduler.start(paused=True)
+    try:
+        jobs = sorted(scheduler.get_jobs(), key=lambda job: job.next_run_time)
+    finally:
+        scheduler.shutdown(wait=False)
+        monitor.close()
+    assert [job.name for job in jobs] == ["a1", "b1", "c1", "a2", "b2", "a3"]
+    times = [job.next_run_time for job in jobs]
+    assert all(later - earlier == timedelta(seconds=1) for earlier, later in zip(times, times[1:], strict=False))
