@@ -4,6 +4,10 @@ Each pair in tests/fixtures/identity/pairs.jsonl is two headlines as sources sho
 item), ``story`` (different items, one story) or ``diff`` (different stories). Every pair goes through the real
 code: a fresh in-memory Store, the first headline saved as one source's sighting, the second as another's; the
 pair is "one item" when both got the same ``items.id`` and "one story" when both got the same ``story_id``.
+Each side is what a source gives (``title``, and ``url``, ``publisher``, ``published``, ``origin`` where known), so
+the rules that read addresses and dates are measured too: the same canonical URL, the publisher and time window
+of the title rules, and recurring titles (one site's two pages of two days: ``case`` ``recurring-title``, against
+``same-site-same-day`` and ``syndicated``).
 
 Item level: positives are ``dup`` pairs. Story level: positives are ``dup`` and ``story`` pairs. The other
 measures in the comparison table are pure functions on the same pairs (what the choice was measured against).

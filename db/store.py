@@ -17,6 +17,13 @@ Identity, in the order it is tried (the rule that decided is kept on the sightin
 5. ``near``  - a near-duplicate headline (``monitor.identity.compare``: close, no templated-headline guard) from the
    same known publisher within ``TITLE_MATCH_WINDOW``, when the two do not carry two different URLs.
 
+Rules 2 and 4 never join a recurring title (``identity.recurring``): two different pages of one site (the same
+registrable domain; an AMP, print or ``/BIG5/`` copy of a page is the page) on two different days (the dates in
+their URLs, else their publication dates) are two articles however alike their headlines (``Corrections``,
+``Lottery Numbers``, 新闻联播 of 15 and 16 December), and two stories. Different sites with one headline
+(syndication), an item without a URL (a seed) and one site's two pages of one day (a mobile page, a brief filed in
+two sections) merge as before.
+
 Rule 2 compares ``items.core_key`` too: the folded title without a leading tag that is not the headline
 (``【決戰決勝脫貧攻堅】``, ``视频：``). A title edited after publication keeps its row (rule 1: same URL); when the
 source that showed the row's title now shows another one, the row takes the new title and the old one goes to
@@ -31,6 +38,7 @@ import json
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -126,6 +134,9 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         self.conn = conn
+        # Closed at interpreter exit at the latest: a connection left to module teardown calls the Python search
+        # tokenizer after its module is gone, and the process dies with a segmentation fault.
+        self._closer = weakref.finalize(self, conn.close)
         self.db = sqlite_utils.Database(conn)
         self.stories = StoryIndex(conn)
         self._known: _KnownKeys | None = None   # set while save_items or identify decides a batch
@@ -136,7 +147,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            self.conn.close()
+            self._closer()
 
     def now(self) -> str:
         return text.iso(datetime.now(self.zone))
@@ -171,6 +182,12 @@ class Store:
                 "UPDATE sources SET backoff_until = ? WHERE name = ?",
                 (text.iso(until.astimezone(self.zone)) if until else None, source),
             )
+
+    def backoffs(self) -> dict[str, datetime]:
+        """Each backed-off source's ``backoff_until``: a restart must not retry it sooner."""
+        with self._lock:
+            rows = self.conn.execute("SELECT name, backoff_until FROM sources WHERE backoff_until IS NOT NULL")
+            return {name: datetime.fromisoformat(until) for name, until in rows}   # stored with their offset
 
     def start_run(self, source: str) -> int:
         with self._lock, self.conn:
@@ -341,13 +358,13 @@ class Store:
         day = event_day(item.published_at, seen_at)
         exact = self.stories.exact_rows(h, item.title_key) if known is None or known.may_have_title(
             item.title_key, h.key) else []
-        for row in exact:
+        for index, row in enumerate(exact):
             if row["origin"] == "seed" and row["url_key"] is None or item.origin == "seed" and item.url_key is None:
                 return Identity(row["id"], "seed", h, day)
-            if _publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
-                row["published_at"], item.published_at
-            ):
-                return Identity(row["id"], "title", h, day)
+            if _same_title_rule(row, item):
+                # Of the rows this one may be (a syndicated copy of a recurring title: one per day), the nearest.
+                same = [row] + [other for other in exact[index + 1:] if _same_title_rule(other, item)]
+                return Identity(_nearest(same, item.published_at)["id"], "title", h, day)
         seed_row = self._find_by_seed_fragment(item)
         if seed_row is not None:
             return Identity(seed_row, "seed", h, day)
@@ -356,7 +373,9 @@ class Store:
             rule = self._same_item_rule(item, h, candidate)
             if rule:
                 return Identity(candidate.item_id, rule, h, day)
-        return Identity(None, None, h, day, self.stories.best_story(candidates, day))
+        # A recurring title (the same site's column of another day) is not this item's story either.
+        stories = [c for c in candidates if not _another_issue(item, c)]
+        return Identity(None, None, h, day, self.stories.best_story(stories, day))
 
     def _same_item_rule(self, item: Item, h: identity.Headline, candidate: Candidate) -> str | None:
         """Rules 3 (a seed fragment found by its cut key), 4 and 5 for one candidate row; None if not the same item."""
@@ -374,7 +393,7 @@ class Store:
         ):
             return None
         if match.rule == "truncated":
-            return "truncated"
+            return None if _recurring(row, item) else "truncated"
         if row["publisher_key"] and item.publisher_key and not (
             row["url_key"] and item.url_key and row["url_key"] != item.url_key
         ):
@@ -623,6 +642,36 @@ def _close_in_time(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return True
     return abs(datetime.fromisoformat(a) - datetime.fromisoformat(b)) <= TITLE_MATCH_WINDOW
+
+
+def _same_title_rule(row: sqlite3.Row, item: Item) -> bool:
+    """Rule 2 for a row with the item's folded title: compatible publishers, close in time, not a recurring title."""
+    return _publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
+        row["published_at"], item.published_at) and not _recurring(row, item)
+
+
+def _nearest(rows: list[sqlite3.Row], published_at: str | None) -> sqlite3.Row:
+    """The row published nearest to ``published_at`` (the first of ``rows`` when that, or theirs, is unknown)."""
+    if not published_at or len(rows) == 1:
+        return rows[0]
+    when = datetime.fromisoformat(published_at)
+    dated = [row for row in rows if row["published_at"]]
+    if not dated:
+        return rows[0]
+    return min(dated, key=lambda row: abs(datetime.fromisoformat(row["published_at"]) - when))
+
+
+def _recurring(row: sqlite3.Row, item: Item) -> bool:
+    """The stored row and the item are one site's two pages of two days (``identity.recurring``)."""
+    return identity.recurring(row["url_key"], row["published_at"], item.url_key, item.published_at)
+
+
+def _another_issue(item: Item, candidate: Candidate) -> bool:
+    """A candidate with the item's headline (or its cut-short form) that is the same outlet's recurring title on
+    another day: another issue of a column, so neither the same item nor the same story."""
+    match, row = candidate.match, candidate.row
+    return match is not None and match.rule in ("title", "truncated") and _publishers_compatible(
+        row["publisher"], item.publisher) and _recurring(row, item)
 
 
 def _fragment_matches(fragment: str, cut: str, title_key: str) -> bool:

@@ -17,8 +17,10 @@ decision incremental and bounded, so a new item costs a few indexed look-ups wha
   hint: every candidate is read back from ``items`` before it is compared, and a failed batch drops the cache.
 * A candidate's headline is built and compared only when its stored core key may match
   (``identity.quick_score``). An item joins the story of the best match within the window (same title before
-  a cut-short title before a near-duplicate, then the higher score); with none it founds a story. Stories are
-  never re-clustered: a story that two later items could bridge stays two stories (rare within three days).
+  a cut-short title before a near-duplicate, then the higher score, then the nearer day); with none it founds a
+  story. The store passes over a candidate that is another day's issue of the same site's recurring title
+  (``identity.recurring``). Stories are never re-clustered: a story that two later items could bridge stays two
+  stories (rare within three days).
 * ``stories`` keeps a representative title (the founding item's, replaced by a full title if it was cut short),
   the number of items and of distinct publishers, first and last seen, first and last published.
 """
@@ -79,8 +81,12 @@ class Candidate:
     def item_id(self) -> int:
         return self.row["id"]
 
-    def rank(self) -> tuple:
-        return (_RULE_ORDER[self.match.rule], -self.match.score, -self.item_id) if self.match else (9,)
+    def rank(self, day: int) -> tuple:
+        """Sort key against an incoming item of ``day``: the best rule, the higher score, the nearer day (a recurring
+        title's issues are all the same title: a copy of one belongs with the issue of its day), the newer item."""
+        if self.match is None:
+            return (9,)
+        return _RULE_ORDER[self.match.rule], -self.match.score, abs(self.day - day), -self.item_id
 
 
 def _quick_score(h: Headline, row: sqlite3.Row) -> float | None:
@@ -364,7 +370,7 @@ class StoryIndex:
                 match = identity.compare(h, other)
                 near = near or (match is not None and match.rule == "near")
             found.append(Candidate(row, other, event_day(row["published_at"], row["first_seen_at"]), match))
-        found.sort(key=Candidate.rank)
+        found.sort(key=lambda candidate: candidate.rank(day))
         return found
 
     def _band_candidates(self, h: Headline, day: int) -> list[int] | list[tuple[float, sqlite3.Row]]:

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a seed document (text form), a headline-list data file, an article page file or URL")
     seed.add_argument("--write-data", type=Path, metavar="PATH",
                       help="instead of importing, write the headline list of one text-form FILE as a data file")
+    seed.add_argument("--base-url", metavar="URL",
+                      help="the address a saved HTML page was published at; its relative links resolve against it")
 
     serve = commands.add_parser("serve", help="Datasette only, read-only over the database")
     serve.add_argument("--host")
@@ -128,7 +130,7 @@ def cmd_seed(config: Config, args) -> int:
     if args.write_data:
         if len(args.files) != 1:
             raise SeedError("--write-data takes exactly one seed document")
-        seed, _, _ = read_seed_file(args.files[0], config.http)
+        seed, _, _ = read_seed_file(args.files[0], config.http, args.base_url)
         data = seed_to_data(seed, source_document=Path(args.files[0]).name, timezone=config.timezone)
         args.write_data.parent.mkdir(parents=True, exist_ok=True)
         args.write_data.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -139,7 +141,8 @@ def cmd_seed(config: Config, args) -> int:
     try:
         for path in args.files:
             try:
-                result = import_seed(store, path, store.zone, config.topics, http=config.http)
+                result = import_seed(store, path, store.zone, config.topics, http=config.http,
+                                     base_url=args.base_url)
             except SeedError as error:
                 print(f"error: {error}", file=sys.stderr)
                 status = EXIT_FAILED

@@ -20,7 +20,17 @@ titles (FACTS.md). So the decision here has three parts:
    ``湖北``), short slots filled differently with nothing else changed (``平凉专场`` / ``庆阳专场``; ``SYNONYMS``
    excepted), an inserted negation (``不``, ``未``) or 第, and a short title wholly contained in a longer one
    (``決勝全面小康 決戰脫貧攻堅`` in ``人民日報評論部:決勝全面小康 決戰脫貧攻堅``): a title of 12 characters or fewer
-   is a slogan as often as a story, so only an exact match counts.
+   is a slogan as often as a story, so only an exact match counts. In Latin script, one capitalised word swapped
+   for another with nothing else changed is another name in the same sentence (``Patriots beat Bills`` /
+   ``Patriots beat Dolphins``, ``Aust stocks open lower`` / ``Tokyo stocks open lower``); a lower-case swap is a
+   rewording (``Capello quits`` / ``Capello resigns``).
+
+Headlines alone cannot tell a recurring title from one article: ``Corrections``, ``Lottery Numbers``, 新闻联播 and
+每日财经 come back every day with the same words. ``recurring()`` reads the two items' addresses and dates: two
+different pages of one site (``distinct_pages``: the same registrable domain, not an AMP, print or
+traditional-script copy of one page) on two different days are two articles, whatever their titles; one site's
+two pages of one day (a mobile page, a brief filed in two sections) are left to the headline rules. The store
+asks it after a candidate is found, never in the index.
 
 Candidates come from an index (``db/stories.py``), never from a scan: ``band_keys()`` gives MinHash band keys over
 the same tokens (10 bands of 2 rows: a pair at Dice 0.6, Jaccard 0.43, shares a band with probability about 0.87;
@@ -40,6 +50,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from typing import NamedTuple
+from urllib.parse import parse_qsl, urlsplit
 
 from monitor import text
 
@@ -55,8 +67,12 @@ __all__ = [
     "compare",
     "cut_keys",
     "cut_lookup_keys",
+    "distinct_pages",
     "headline",
     "quick_score",
+    "recurring",
+    "site",
+    "url_day",
 ]
 
 # --- thresholds (set by bench/identity_eval.py on the labelled pairs; see bench/README.md) -----------------
@@ -417,6 +433,43 @@ def _edit_regions(a: str, b: str, opcodes: list) -> list[tuple[str, str, int, in
     return [(a[i1:i2], b[j1:j2], i1, len(a) - i2) for i1, i2, j1, j2 in regions]
 
 
+# Pieces of a core for the Latin-word alignment: Latin words (their case kept), numbers, any other character.
+_SEQUENCE_PIECE = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?|\S")
+
+
+def _sequence(core: str) -> list[tuple[str, str]]:
+    """(folded, as written) pieces of a core: Latin words whole, other characters one by one, punctuation left out."""
+    pieces = []
+    for piece in _SEQUENCE_PIECE.findall(unicodedata.normalize("NFKC", core)):
+        folded = piece.lower() if piece.isascii() and piece.isalnum() else text.fold_char(piece)
+        if folded:
+            pieces.append((folded, piece))
+    return pieces
+
+
+def _swapped_name(a: str, b: str) -> bool:
+    """True when two cores are one sentence with one capitalised Latin word swapped for another (a name: ``Bills`` /
+    ``Dolphins``, ``Mate40`` / ``P40``); not an inflection (``Syria`` / ``Syrian``), not a lower-case word
+    (``quits`` / ``resigns``: a rewording), not a stop word. In Title Case every word is capitalised, so a swapped
+    verb counts as a name there: one story missed rather than two merged."""
+    x, y = _sequence(a), _sequence(b)
+    opcodes = difflib.SequenceMatcher(None, [p for p, _ in x], [p for p, _ in y], autojunk=False).get_opcodes()
+    edits = [op for op in opcodes if op[0] != "equal"]
+    if len(edits) != 1:
+        return False
+    tag, i1, i2, j1, j2 = edits[0]
+    if tag != "replace" or i2 - i1 != 1 or j2 - j1 != 1:
+        return False
+    (word_a, written_a), (word_b, written_b) = x[i1], y[j1]
+    if not (word_a.isalpha() and word_b.isalpha() and word_a.isascii() and word_b.isascii()):
+        return False
+    if {word_a, word_b} & (_ENGLISH_STOPWORDS | _ENGLISH_NUMBERS.keys()):
+        return False
+    if word_a.startswith(word_b) or word_b.startswith(word_a) or word_a[:4] == word_b[:4]:
+        return False         # Syria / Syrian, S / South, Mexican / Mexico
+    return any(ch.isupper() for ch in written_a) and any(ch.isupper() for ch in written_b)
+
+
 QUICK_DICE = 0.5           # quick_score: below NEAR_DICE, on character bigrams of the stored key
 QUICK_CONTAINMENT = 0.65
 
@@ -459,9 +512,112 @@ def compare(a: Headline, b: Headline) -> Match | None:
     near = dice >= NEAR_DICE or (containment >= NEAR_CONTAINMENT and shorter >= SPECIFIC_CHARS)
     if not near or _numbers_conflict(a.numbers, b.numbers) or _guarded(a.key, b.key):
         return None
+    if a._words and b._words and _swapped_name(a.core, b.core):
+        return None
     extra = abs(len(a.key) - len(b.key))
     close = dice >= CLOSE_DICE or (containment == 1.0 and shorter >= SPECIFIC_CHARS and extra <= CLOSE_EXTRA_CHARS)
     return Match("near", round(max(dice, containment * 0.99), 4), close)
+
+
+# --- two pages of one site --------------------------------------------------------------------------------
+
+# Path segments naming a variant of one page (people.com.cn serves /BIG5/ and /GB/ copies of each article).
+VARIANT_SEGMENTS = frozenset({"amp", "print", "big5", "gb"})
+# Second-level labels under a country code that are registries, not sites (news.sina.com.cn, bbc.co.uk).
+_REGISTRY_LABELS = frozenset({"com", "net", "org", "gov", "edu", "ac", "co", "or", "ne", "go", "mil", "idv", "nom",
+                              "sch", "int"})
+_CN_PROVINCES = frozenset({"bj", "tj", "he", "sx", "nm", "ln", "jl", "hl", "sh", "js", "zj", "ah", "fj", "jx", "sd",
+                           "ha", "hb", "hn", "gd", "gx", "hi", "cq", "sc", "gz", "yn", "xz", "sn", "gs", "qh", "nx",
+                           "xj"})
+# Query parameters that name the article on a page that shows many (show.aspx?id=...); others (a session, a channel,
+# a share id) are left out.
+ARTICLE_ID_PARAMS = frozenset({"id", "p", "aid", "nid", "artid", "docid", "newsid", "infoid", "itemid", "postid",
+                               "storyid", "articleid", "contentid", "article_id", "news_id", "doc_id", "content_id"})
+_INDEX_PAGE = re.compile(r"index\.s?html?|default\.aspx?", re.I)
+_AMP_SUFFIX = re.compile(r"\.amp(?=\.[a-z]+$|$)", re.I)
+_URL_DAY = re.compile(r"(?<!\d)((?:19|20)\d\d)[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+class _Page(NamedTuple):
+    site: str                     # the registrable domain: people.com.cn, nytimes.com (www., m., amp. alike)
+    path: str                     # the path without variant segments, index page, .amp mark or trailing slash
+    ids: tuple[tuple[str, str], ...]   # the query's ARTICLE_ID_PARAMS (id=, p=, newsId=), sorted
+
+
+def site(host: str) -> str:
+    """The registrable domain of a host (``politics.people.com.cn`` -> ``people.com.cn``, ``www.bbc.co.uk`` ->
+    ``bbc.co.uk``), from a short built-in list of registries under country codes, not the whole public-suffix
+    list; an IP address is its own site."""
+    host = host.lower().rstrip(".")
+    labels = host.split(".")
+    if len(labels) <= 2 or host.replace(".", "").isdigit() or host.startswith("["):
+        return host
+    tld, second = labels[-1], labels[-2]
+    registry = len(tld) == 2 and (second in _REGISTRY_LABELS or tld == "cn" and second in _CN_PROVINCES)
+    return ".".join(labels[-3:] if registry else labels[-2:])
+
+
+@lru_cache(maxsize=8192)
+def _page(url_key: str) -> _Page | None:
+    """The parts of a canonical URL (``items.url_key``) that say which page of which site it is."""
+    if not url_key.startswith("http://"):
+        return None
+    try:
+        parts = urlsplit(url_key)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    if not host:
+        return None
+    segments = [s for s in parts.path.split("/") if s and s.lower() not in VARIANT_SEGMENTS]
+    if segments and _INDEX_PAGE.fullmatch(segments[-1]):
+        segments.pop()
+    if segments:
+        segments[-1] = _AMP_SUFFIX.sub("", segments[-1])
+    ids = tuple(sorted((name.lower(), value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
+                       if name.lower() in ARTICLE_ID_PARAMS))
+    return _Page(site(host), "/".join(segments), ids)
+
+
+def distinct_pages(a: str | None, b: str | None) -> bool:
+    """True when two canonical URLs are two different pages of one site: the same registrable domain (any host of
+    it: ``www.``, ``m.``, ``amp.``, a channel), other paths (or other article ids in the query), and neither a copy
+    of the other (``/amp``, ``/print``, ``/BIG5``, ``/GB``, ``.amp``, ``index.html``). Other query parameters are
+    left out: sites add their own tracking there. Different sites (syndication), or a missing URL, are never
+    distinct. A mobile page under another path (``m.xinhuanet.com/...`` beside ``www.xinhuanet.com/...``) is
+    another page: ``recurring`` keeps it with the article when their days agree."""
+    if not a or not b or a == b:
+        return False
+    x, y = _page(a), _page(b)
+    if x is None or y is None or x.site != y.site:
+        return False
+    if x.path != y.path:
+        return True
+    shared = dict(x.ids).keys() & dict(y.ids).keys()
+    return any(dict(x.ids)[name] != dict(y.ids)[name] for name in shared)
+
+
+@lru_cache(maxsize=8192)
+def url_day(url_key: str | None) -> str | None:
+    """The date a URL's path carries (``/2011/04/18/``, ``/n1/2020/0306/``, ``/2020-11/23/``, ``/20190923/``) as
+    ``YYYY-MM-DD``, or None."""
+    page = _page(url_key) if url_key else None
+    m = _URL_DAY.search(page.path) if page else None
+    return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
+
+
+def recurring(url_a: str | None, published_a: str | None, url_b: str | None, published_b: str | None) -> bool:
+    """True when two items with one headline are a recurring title: two different pages of one site
+    (``distinct_pages``) on two different days. The days are the dates the two URLs carry when both do (the
+    ``100, 75, 50 Years Ago`` of 18 and 19 April were both published on the 18th), else the publication dates
+    (ISO 8601, as stored); with neither, the two cannot be told apart by day: not recurring. The same site's
+    two pages of one day with one headline stay one article (a brief filed in two sections of a site)."""
+    if not distinct_pages(url_a, url_b):
+        return False
+    days = url_day(url_a), url_day(url_b)
+    if not all(days):
+        days = (published_a or "")[:10], (published_b or "")[:10]
+    return all(days) and days[0] != days[1]
 
 
 # --- index keys --------------------------------------------------------------------------------------------

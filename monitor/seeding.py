@@ -43,11 +43,16 @@ class SeedImport:
     links_new: int = 0
 
 
-def read_seed_file(path: Path | str, http: HttpSettings | None = None) -> tuple[SeedList, str | None, bytes]:
+def read_seed_file(path: Path | str, http: HttpSettings | None = None,
+                   base_url: str | None = None) -> tuple[SeedList, str | None, bytes]:
     """Parse a seed in any known form; returns the list, the zone its data file names (if any), the bytes.
 
-    ``path`` may be the URL of an article page (fetched with ``http``, default settings if None).
+    ``path`` may be the URL of an article page (fetched with ``http``, default settings if None). ``base_url`` is
+    the address a saved HTML page was published at (``seed --base-url``): its relative links resolve against it.
+    It is ignored for a URL (the page's own address) and for the text and data forms (they have no links).
     """
+    if base_url is not None and not _URL.match(base_url):
+        raise SeedError(f"base URL {base_url!r} is not an http:// or https:// address")
     url = seed_url(path)
     if url:
         try:
@@ -61,9 +66,9 @@ def read_seed_file(path: Path | str, http: HttpSettings | None = None) -> tuple[
         body = path.read_bytes()
     except OSError as error:
         raise SeedError(f"{path}: cannot read the seed file: {error.strerror or error}") from None
-    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":   # after a UTF-8 byte-order mark too
+    if _is_html(body):
         # HTML pages come in any encoding; scrapers.related decodes them as it decodes fetched pages.
-        return parse_seed_html(body, name=str(path)), None, body
+        return parse_seed_html(body, name=str(path), base_url=base_url), None, body
     try:
         content = body.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -75,11 +80,18 @@ def read_seed_file(path: Path | str, http: HttpSettings | None = None) -> tuple[
 
 
 def import_seed(store: Store, path: Path | str, zone: tzinfo, rules: tuple[TopicRule, ...] = (),
-                http: HttpSettings | None = None) -> SeedImport:
+                http: HttpSettings | None = None, base_url: str | None = None) -> SeedImport:
     """Import one seed file or page URL, labelling its items with the topics they match; the same bytes twice
-    change nothing."""
-    seed, data_zone, body = read_seed_file(path, http)
-    digest = hashlib.sha256(body).hexdigest()
+    change nothing (``already_imported``).
+
+    ``base_url``: the address a saved HTML page was published at (see ``read_seed_file``). The same file imported
+    with another base URL gives other links, so it is not "already imported".
+    """
+    seed, data_zone, body = read_seed_file(path, http, base_url)
+    fingerprint = hashlib.sha256(body)
+    if base_url and not seed_url(path) and _is_html(body):
+        fingerprint.update(b"\0base-url:" + base_url.encode("utf-8"))
+    digest = fingerprint.hexdigest()
     if store.seed_imported(digest):
         return SeedImport(path=path, already_imported=True)
     if data_zone:
@@ -104,6 +116,10 @@ def import_seed(store: Store, path: Path | str, zone: tzinfo, rules: tuple[Topic
     log.info("seed %s: %d items (%d new), %d links", path, saved.seen, saved.new, links_new)
     return SeedImport(path=path, already_imported=False, items_seen=saved.seen, items_new=saved.new,
                       links_new=links_new)
+
+
+def _is_html(body: bytes) -> bool:
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"   # after a UTF-8 byte-order mark too
 
 
 def _to_item(headline: SeedHeadline, zone: tzinfo, reference):

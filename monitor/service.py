@@ -184,7 +184,7 @@ def first_runs(monitor: Monitor, sources: list[SourceConfig], now: datetime) -> 
     source still backed off from before the restart starts no sooner than its stored ``backoff_until``: a restart
     must not hammer a failing site.
     """
-    backoffs = _stored_backoffs(monitor)
+    backoffs = monitor.store.backoffs()
     ordered = _interleave_hosts([s for s in sources if s.every]) + [s for s in sources if s.cron]
     runs = {}
     for position, source in enumerate(ordered):
@@ -194,11 +194,6 @@ def first_runs(monitor: Monitor, sources: list[SourceConfig], now: datetime) -> 
         else:
             runs[source.name] = _trigger(source, monitor.zone).get_next_fire_time(None, not_before)
     return runs
-
-
-def _stored_backoffs(monitor: Monitor) -> dict[str, datetime]:
-    rows = monitor.store.conn.execute("SELECT name, backoff_until FROM sources WHERE backoff_until IS NOT NULL")
-    return {name: datetime.fromisoformat(until) for name, until in rows}   # stored with their offset (text.iso)
 
 
 def build_scheduler(monitor: Monitor) -> _Scheduler:

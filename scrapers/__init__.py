@@ -1,8 +1,28 @@
-"""Scraper kinds: each module turns fetched bytes into raw items and registers itself by kind."""
+"""Scraper kinds: each module turns fetched bytes into raw items and registers itself by kind.
+
+Every module of this package is imported here, so a new kind is one file in ``scrapers/`` with an
+``@register("kind")`` function and no other change; the built-in kinds register the same way. Modules whose name
+starts with ``_`` are not imported. ``SUPPORT_MODULES`` names the modules that are not kinds (the registry itself,
+the seed-document parser), so the test that every module registers a kind knows which ones not to ask.
+"""
+
+import importlib
+import pkgutil
 
 from scrapers.base import Kind, Page, RawItem, get_kind, get_scraper, register, registered_kinds
 
-# Built-in kinds register themselves on import, exactly as a plug-in would.
-from scrapers import html, jsonapi, related, rss, sitemap  # noqa: E402,F401  isort: skip
+SUPPORT_MODULES = frozenset({"base", "seed"})
 
-__all__ = ["Kind", "get_kind", "Page", "RawItem", "get_scraper", "register", "registered_kinds"]
+
+def _import_kind_modules() -> list[str]:
+    """Import every public module of the package (each registers its kinds on import); returns their names."""
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+    for name in names:
+        importlib.import_module(f"{__name__}.{name}")
+    return names
+
+
+MODULES = _import_kind_modules()
+
+__all__ = ["Kind", "get_kind", "Page", "RawItem", "get_scraper", "register", "registered_kinds", "MODULES",
+           "SUPPORT_MODULES"]

@@ -31,7 +31,8 @@ nothing else), the block is the first following sibling holding two or more head
 holding one each (``<li>`` after ``<li>``); when the heading's own siblings have none, its parent's siblings are
 tried, up to ``MAX_CLIMB`` levels, never past a sibling that holds another heading. A headline link has an http(s)
 URL that is not a site's front page nor the article itself, and a text of at least ``MIN_TITLE_CHARS`` characters
-(category labels such as 【新闻】 are not headlines); links to the same URL (a picture and its caption) count once.
+(category labels such as 【新闻】 are not headlines) that does not end in a column separator (``半月谈丨``, a column
+label linked before its headline); links to the same URL (a picture and its caption) count once.
 
 Pages whose related block is filled in by script (sina's 相关新闻 tab, xinhuanet's ``div.relate-news``) have none in
 the HTML; the next heading (sina's 推荐新闻) or a configured selector is then all there is.
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 # Headings of related-headline blocks, in both scripts; shared with the seed's text form (scrapers.seed).
 RELATED_HEADINGS = ("相關焦點", "相关焦点", "相關新聞", "相关新闻", "相關推薦", "相关推荐", "相關閱讀", "相关阅读",
                     "延伸閱讀", "延伸阅读", "相關報導", "相關報道", "相关报道", "相關文章", "相关文章", "相關鏈接",
-                    "相关链接", "相關連結", "推薦閱讀", "推荐阅读")
+                    "相关链接", "相關連結", "相關內容", "相关内容", "推薦閱讀", "推荐阅读")
 # Second choice: a site's own picks, used only when no related heading has links (sina's related tab is script).
 RECOMMENDED_HEADINGS = ("推薦新聞", "推荐新闻", "熱點推薦", "热点推荐", "為您推薦", "为您推荐")
 # Within RELATED_HEADINGS, "recommended reading" is weaker than "related": people.com.cn has both, 推荐阅读 first.
@@ -88,6 +89,10 @@ _DATE = re.compile(
 _YEAR_DATE = re.compile(r"\d{4}\s*[-/.年]")
 _TIME_OF_DAY = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}\s*$")
 _SOURCE_LABEL = re.compile(r"^\s*(?:[来來]\s*源|出\s*[处處]|source)\s*[:：]?\s*", re.I)
+# A column label linked before the headline (news.cn: 新华全媒+丨, 经济参考报丨): it ends in the separator.
+_COLUMN_LABEL = re.compile(r"[丨|｜]\s*$")
+# A badge closing a headline link: an optional verb, then a running time (收听05:02, 视频 1:02:03).
+_MEDIA_TAIL = re.compile(r"(?:收听|收聽|观看|觀看|播放|时长|時長|listen|watch|play)?\s*\d{1,2}:\d{2}(?::\d{2})?", re.I)
 _VISIBLE_SOURCE = re.compile(r"[来來]\s*源\s*[:：]\s*([^\s|｜/,，;；:：]{1,30})")
 
 # Publication-date meta tags, by attribute value (property=, name= or itemprop=), lower-case.
@@ -410,7 +415,8 @@ def _links_in(container: Tag, base_url: str, self_keys: set[str], self_title: st
         key = canonical_url(url)
         title = _link_title(anchor)
         folded = fold_text(title)
-        if key in self_keys or len(folded) < MIN_TITLE_CHARS or (self_title and folded == self_title):
+        if key in self_keys or len(folded) < MIN_TITLE_CHARS or (self_title and folded == self_title) \
+                or _COLUMN_LABEL.search(title):
             continue
         if key not in by_url or len(title) > len(by_url[key][2]):
             by_url[key] = (by_url.get(key, (anchor,))[0], url, title)
@@ -421,9 +427,24 @@ def _links_in(container: Tag, base_url: str, self_keys: set[str], self_title: st
     return result
 
 
+def _media_tail(anchor: Tag) -> str | None:
+    """The text of a play/listen badge closing the link (BBC: ``<span class="cta">收听 05:02</span>``), if any."""
+    last = next((c for c in reversed(anchor.contents) if not (isinstance(c, str) and not c.strip())), None)
+    if not isinstance(last, Tag) or last is anchor.contents[0]:
+        return None
+    tail = element_text(last)
+    return tail if _MEDIA_TAIL.fullmatch(tail) else None
+
+
 def _link_title(anchor: Tag) -> str:
-    """The link's text; its ``title`` attribute (or an image's ``alt``) where the text is missing or cut short."""
+    """The link's text; its ``title`` attribute (or an image's ``alt``) where the text is missing or cut short.
+
+    A play/listen badge that ends the link (``收听05:02``: an element of its own, a duration) is not the headline.
+    """
     text = element_text(anchor)
+    tail = _media_tail(anchor)
+    if tail and text.endswith(tail) and len(fold_text(text[: -len(tail)])) >= MIN_TITLE_CHARS:
+        text = text[: -len(tail)].rstrip()
     attr = collapse_whitespace(str(anchor.get("title") or ""))
     if not text:
         image = anchor.find("img", alt=True)
@@ -464,7 +485,9 @@ def _headlines(links: list[tuple[Tag, str, str, Tag]]) -> list[RawItem]:
     items = []
     for anchor, url, title, item in links:
         rest = element_text(item) if item is not None else ""
-        for shown in dict.fromkeys((title, element_text(anchor))):   # the headline's own words are not its context
+        # The headline's own words are not its context: the link's whole text first (with a 收听05:02 badge), then
+        # the title as read (from a title attribute, when the link text is cut short).
+        for shown in dict.fromkeys((element_text(anchor), title)):
             if shown and shown in rest:
                 rest = collapse_whitespace(rest.replace(shown, " ", 1))
         date = next((m.group(0) for m in _DATE.finditer(rest)), None)

@@ -9,8 +9,10 @@ Three forms are read:
 * the project's headline-list data file (``data/seed-headlines.json``), made from the text form by
   ``run_monitor.py seed --write-data``: titles, publishers and dates only (facts; no snippets, no body).
 * an HTML article page (a saved file or a fetched URL): its title, byline and related block, read by
-  ``scrapers.related``. Each linked headline's item text (the snippet under it) is read exactly as the text form's
-  snippet is, so the same list gives the same rows in either form; the HTML form adds each headline's URL.
+  ``scrapers.related``. Each linked headline's item text (the snippet under it) is read exactly as the text
+  form's snippet is, so the same list gives the same rows in either form; the HTML form adds each headline's URL.
+  A saved file's relative links need the address it was published at: its canonical URL, or ``base_url``
+  (``seed --base-url``).
 
 The parser only reads; importing into the database is ``monitor.seeding``.
 """
@@ -24,10 +26,13 @@ from dataclasses import asdict, dataclass, field
 from monitor.errors import SeedError
 from monitor.text import fold_text, split_truncation
 from scrapers.base import Page
-from scrapers.related import RELATED_HEADINGS, read_article
+from scrapers.related import RELATED_HEADINGS, Article, read_article
 
 DATA_FORMAT = "news-monitor/seed-headlines"
 DATA_VERSION = 1
+# Where a saved page without an address is read from to tell whether its related block links relatively
+# (".invalid" is reserved: RFC 2606).
+_PROBE_BASE = "http://saved-page.invalid/"
 
 _BULLET = re.compile(r"^\s*[•·●▪◦]\s*(.+?)\s*$")
 _DATE_THEN_SOURCE = re.compile(r"(\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2})?)\s*[來来]源\s*[:：]")
@@ -88,29 +93,55 @@ def parse_seed_text(text: str, *, name: str = "seed") -> SeedList:
     return seed
 
 
-def parse_seed_html(body: bytes, *, name: str = "seed", url: str = "") -> SeedList:
+def parse_seed_html(body: bytes, *, name: str = "seed", url: str = "", base_url: str | None = None) -> SeedList:
     """Read an article page as a seed: the article and its related block (SeedError if it has none).
 
-    ``url`` is where the page came from ("" for a file: relative links then resolve against the page's
-    canonical URL, or are left out).
+    ``url`` is where the page was fetched from ("" for a file). ``base_url`` is the address a saved page was
+    published at (``seed --base-url``); relative links resolve against ``url``, else ``base_url``, else the page's
+    canonical URL. A page with none of them whose related block links with relative addresses is refused with a
+    message that says so, rather than read without them (or read from a weaker block that happens to be absolute).
     """
-    article = read_article(Page(url=url, body=body))
-    if not url and article.canonical_url:
-        article = read_article(Page(url=article.canonical_url, body=body))
+    page_url = url or base_url or ""
+    article = read_article(Page(url=page_url, body=body))
+    if not page_url and article.canonical_url:
+        page_url = article.canonical_url
+        article = read_article(Page(url=page_url, body=body))
     if not article.title:
         raise SeedError(f"{name}: the HTML page has no title (<h1>, og:title or <title>)")
+    if not page_url:
+        _refuse_relative_links(body, article, name)
     if not article.related:
         raise SeedError(f"{name}: no related-headlines block found in the HTML page (looked for headings "
                         f"{', '.join(RELATED_HEADINGS)} followed by a list of links)")
     seed = SeedList(article=SeedHeadline(title=article.title, listed_title=article.title,
                                          publisher=article.publisher, published=article.published,
-                                         url=article.canonical_url or url or None),
+                                         url=article.canonical_url or page_url or None),
                     heading=article.heading or "相關焦點")
     for raw in article.related:
         headline = _read_headline(raw.extra.get("listed_title") or raw.title, raw.extra.get("context") or "")
         headline.url = raw.url
         seed.related.append(headline)
     return seed
+
+
+def _refuse_relative_links(body: bytes, article: Article, name: str) -> None:
+    """SeedError if the page, read as if it had an address, has a related block it lacks without one.
+
+    Without an address, relative links (澎湃's ``newsDetail_forward_5417616``) cannot be made absolute and are left
+    out; the block then looks empty, or a weaker block with absolute links is read in its place.
+    """
+    probe = read_article(Page(url=_PROBE_BASE, body=body))
+    if not probe.related or (probe.heading, len(probe.related)) == (article.heading, len(article.related)):
+        return
+    relative = [h for h in probe.related if h.url and h.url.startswith(_PROBE_BASE)]
+    if not relative:
+        return
+    example = relative[0].url[len(_PROBE_BASE) - 1:]
+    raise SeedError(
+        f"{name}: the related-headlines block ({probe.heading}, {len(probe.related)} headlines) links with relative "
+        f"addresses (such as {example}) and the saved page has no base URL (no <link rel=\"canonical\">, og:url "
+        f"or absolute <base href>), so they cannot be made absolute; give the address the page was published at "
+        f"with `seed --base-url URL FILE`, or seed the page by its URL instead of the saved file")
 
 
 def _read_headline(listed: str, snippet: str) -> SeedHeadline:

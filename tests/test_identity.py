@@ -59,6 +59,10 @@ def test_cut_marks_and_numbers():
         ("南召县召开决战决胜脱贫攻坚誓师大会", "南召县举行决战决胜脱贫攻坚誓师大会", "near"),     # 召开 / 举行
         ("习近平出席决战决胜脱贫攻坚座谈会并发表重要讲话", "习近平在决战决胜脱贫攻坚座谈会上发表重要讲话", "near"),
         ("Romney announces Paul Ryan as running mate", "Romney names Ryan as running mate", "near"),
+        # One Latin word swapped, but not a name: lower-case on one side, or an inflection (STS 2013 pairs).
+        ("Capello quits as England manager", "Capello resigns as England manager", "near"),
+        ("Federer Wins 7th Wimbledon Title", "Federer captures 7th Wimbledon title", "near"),
+        ("Annan urges end to Syria violence, minister defects", "Annan urges end to Syrian violence", "near"),
     ],
 )
 def test_one_story(a, b, rule):
@@ -86,6 +90,13 @@ def test_one_story(a, b, rule):
          "广西举行统筹做好常态化疫情防控促进经济社会发展发布会"),
         ("湖北新增确诊3...", "湖北新增确诊35例：均在武汉"),                                        # cut in a number
         ("脫貧攻堅...", "脱贫攻坚取得决定性成就"),                                                  # too short
+        # One capitalised Latin word swapped, nothing else changed: another name in the same sentence.
+        ("Patriots beat Bills in overtime to clinch the AFC East title",
+         "Patriots beat Dolphins in overtime to clinch the AFC East title"),
+        ("Aust stocks open lower", "Tokyo stocks open lower"),                                    # STS 2013: 1.5
+        ("Indonesian president to visit UK", "Indonesian president to visit Australia"),          # STS 2013: 1.4
+        ("Trump says he will visit China next month", "Biden says he will visit China next month"),
+        ("华为发布Mate40系列手机", "华为发布P40系列手机"),                          # in a Chinese headline
     ],
 )
 def test_not_one_story(a, b):
@@ -146,3 +157,99 @@ def test_every_google_news_link_of_the_real_feed_carries_its_article_url(real_fi
 ])
 def test_other_links_are_not_unwrapped(link):
     assert text.unwrap_redirect(link) is None
+
+
+# --- recurring titles: two pages of one site on two days (identity.recurring) -----------------------------------
+
+NYT_CORRECTIONS_17 = "http://www.nytimes.com/2011/04/17/pageoneplus/corrections.html"
+NYT_CORRECTIONS_18 = "http://www.nytimes.com/2011/04/18/pageoneplus/corrections.html"
+
+
+@pytest.mark.parametrize(("host", "site"), [
+    ("www.nytimes.com", "nytimes.com"),
+    ("dealbook.nytimes.com", "nytimes.com"),
+    ("politics.people.com.cn", "people.com.cn"),
+    ("m.people.com.cn", "people.com.cn"),
+    ("www.bbc.co.uk", "bbc.co.uk"),
+    ("ec.ltn.com.tw", "ltn.com.tw"),
+    ("www.beijing.gov.cn", "beijing.gov.cn"),
+    ("news.xxx.gd.cn", "xxx.gd.cn"),            # a province's registry under .cn
+    ("www.news.cn", "news.cn"),
+    ("127.0.0.1", "127.0.0.1"),
+])
+def test_the_site_of_a_host_is_its_registrable_domain(host, site):
+    assert identity.site(host) == site
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    (NYT_CORRECTIONS_17, NYT_CORRECTIONS_18),
+    ("http://news.sina.com.cn/c/2020-12-15/doc-1.shtml", "https://finance.sina.com.cn/c/2020-12-16/doc-2.shtml"),
+    ("https://www.xinhuanet.com/n1/2020/a.html", "https://m.xinhuanet.com/n1/2020/b.html"),   # another path
+    ("http://www.gov.example.cn/show.aspx?id=1", "http://www.gov.example.cn/show.aspx?id=2&page=1"),
+])
+def test_two_pages_of_one_site(a, b):
+    assert identity.distinct_pages(text.canonical_url(a), text.canonical_url(b))
+    assert identity.distinct_pages(text.canonical_url(b), text.canonical_url(a))
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("https://www.nytimes.com/2020/01/01/world/x.html", "https://www.nytimes.com/2020/01/01/world/x.amp.html"),
+    ("https://www.bbc.com/news/world-asia-123", "https://www.bbc.com/news/world-asia-123/amp"),
+    ("http://politics.people.com.cn/n1/2020/0306/c1024-31620167.html",
+     "http://politics.people.com.cn/BIG5/n1/2020/0306/c1024-31620167.html"),            # the traditional-script copy
+    ("http://www.example.cn/print/2020/1215/1.html", "http://www.example.cn/2020/1215/1.html"),
+    ("http://www.nytimes.com/2011/04/18/x.html?_r=1&hp", "http://nytimes.com/2011/04/18/x.html"),   # www., tracking
+    ("http://www.example.cn/show.aspx?id=7&sid=abc", "http://www.example.cn/show.aspx?id=7&sid=xyz"),   # a session
+    ("https://m.example.cn/a/1.html", "https://www.example.cn/a/1.html"),                # one path on two hosts
+    ("http://www.example.cn/news/", "http://www.example.cn/news/index.html"),
+    ("http://www.news.cn/fortune/2023-11/17/c_1129981476.htm",
+     "http://www.xinhuanet.com/fortune/2023-11/17/c_1129981476.htm"),                    # two sites: syndication
+    ("http://www.sohu.com/a/1_2", "http://www.163.com/dy/article/1.html"),
+    (NYT_CORRECTIONS_17, None),                                                            # a seed item: no URL
+    (NYT_CORRECTIONS_17, NYT_CORRECTIONS_17),
+])
+def test_not_two_pages_of_one_site(a, b):
+    a, b = text.canonical_url(a), b and text.canonical_url(b)
+    assert not identity.distinct_pages(a, b) and not identity.distinct_pages(b, a)
+
+
+@pytest.mark.parametrize(("url", "day"), [
+    (NYT_CORRECTIONS_18, "2011-04-18"),
+    ("http://politics.people.com.cn/n1/2020/0306/c1024-31620167.html", "2020-03-06"),
+    ("http://www.xinhuanet.com/politics/2020-11/23/c_1126776453.htm", "2020-11-23"),
+    ("http://finance.qq.com/a/20190923/000843.htm", "2019-09-23"),
+    ("http://www.chinanews.com/ll/2020/07-04/9229287.shtml", "2020-07-04"),
+    ("https://www.sohu.com/a/733320600_429139", None),
+    ("https://www.thepaper.cn/newsDetail_forward_5420361", None),
+    ("https://www.example.cn/n1/2020/120059/c60.html", None),        # no month and day after the year
+])
+def test_the_date_a_url_carries(url, day):
+    assert identity.url_day(text.canonical_url(url)) == day
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    # The real NYT news sitemap (fixtures/real/sitemaps): three columns of two days, and two articles of one day
+    # on two pages of the site (a brief in two sections; DealBook's blog and the paper).
+    ((NYT_CORRECTIONS_17, "2011-04-17T05:12:07+08:00"), (NYT_CORRECTIONS_18, "2011-04-18T05:39:52+08:00"), True),
+    (("http://www.nytimes.com/2011/04/18/opinion/18iht-oldapril18.html", "2011-04-18T19:05:01+08:00"),
+     ("http://www.nytimes.com/2011/04/19/opinion/19iht-oldapril19.html", "2011-04-18T17:33:34+08:00"), True),
+    (("http://www.nytimes.com/2011/04/17/sports/golf/17sportsbriefs-ART-Malaysian.html", "2011-04-17T02:10:52+08:00"),
+     ("http://www.nytimes.com/2011/04/17/sports/17sportsbriefs-Malaysian.html", "2011-04-16T23:17:11+08:00"), False),
+    (("http://dealbook.nytimes.com/2011/04/18/seeking-clues-in-goldmans-succession-plan/", "2011-04-18T10:15:28+08:00"),
+     ("http://www.nytimes.com/2011/04/18/business/economy/18Goldman.html", "2011-04-18T05:04:41+08:00"), False),
+    # No date in the URLs: the publication dates; with neither, nothing tells the days apart.
+    (("https://www.yicai.com/news/100876543.html", "2020-12-15T07:30:00+08:00"),
+     ("https://m.yicai.com/news/100877012.html", "2020-12-16T07:30:00+08:00"), True),
+    (("https://www.yicai.com/news/100876543.html", "2020-12-15T07:30:00+08:00"),
+     ("https://www.yicai.com/news/100877012.html", "2020-12-15T18:00:00+08:00"), False),
+    (("https://www.yicai.com/news/100876543.html", None), ("https://www.yicai.com/news/100877012.html", None), False),
+    # Two sites, or no URL on one side (a seed): never recurring.
+    ((NYT_CORRECTIONS_17, "2011-04-17T05:12:07+08:00"),
+     ("http://www.example-syndicator.com/2011/04/18/corrections.html", "2011-04-18T06:00:00+08:00"), False),
+    ((NYT_CORRECTIONS_17, "2011-04-17T05:12:07+08:00"), (None, "2011-04-18T06:00:00+08:00"), False),
+])
+def test_a_recurring_title_is_two_pages_of_one_site_on_two_days(a, b, expected):
+    (url_a, published_a), (url_b, published_b) = a, b
+    url_a, url_b = text.canonical_url(url_a), url_b and text.canonical_url(url_b)
+    assert identity.recurring(url_a, published_a, url_b, published_b) is expected
+    assert identity.recurring(url_b, published_b, url_a, published_a) is expected

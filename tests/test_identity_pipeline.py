@@ -265,3 +265,25 @@ def test_templated_headlines_are_different_items_and_different_stories(httpserve
     stories = {r["title"]: r["items"] for r in rows(monitor, "SELECT title, items FROM stories")}
     assert stories["南召縣召開決戰決勝脫貧攻堅誓師大會"] == 2
     assert sum(stories.values()) == 12 and len(stories) == 11
+
+
+def test_recurring_titles_of_the_real_nyt_sitemap_are_an_item_per_day(httpserver, monitor_for, real_fixture):
+    """The NYT news sitemap (fixtures/real/sitemaps) holds five titles twice: three columns of two days
+    ("Corrections", "Lottery Numbers", "100, 75, 50 Years Ago"), each issue its own page, and two articles filed on
+    two pages of the site on one day (a sports brief in two sections; DealBook's blog and the paper's business
+    page). A site's two pages of two days are two items and two stories; of one day, one item as before."""
+    httpserver.expect_request("/sitemap_news.xml").respond_with_data(real_fixture(
+        "sitemaps/nytimes_news_sitemap_2011.xml"), content_type="text/xml")
+    monitor = monitor_for([{"name": "nyt", "kind": "sitemap", "url": httpserver.url_for("/sitemap_news.xml"),
+                            "every": "1h"}])
+    (result,) = monitor.run_once()
+    assert (result.status, result.items_seen, result.items_new) == ("ok", 343, 341)
+    for title in ("Corrections", "Lottery Numbers", "100, 75, 50 Years Ago"):
+        issues = rows(monitor, "SELECT * FROM items WHERE title = ? ORDER BY url", title)
+        assert len(issues) == 2 and issues[0]["url"] != issues[1]["url"], title
+        assert issues[0]["story_id"] != issues[1]["story_id"], title
+        assert [seen_by(monitor, issue["id"]) for issue in issues] == [[("nyt", "new")], [("nyt", "new")]]
+    for pattern in ("McIlroy Rebounds to Lead a Rainy Malaysian Open", "Seeking Clues in Goldman%Succession Plan"):
+        article = one(monitor, "SELECT * FROM items WHERE title LIKE ?", pattern)
+        assert seen_by(monitor, article["id"]) == [("nyt", "new"), ("nyt", "title")]
+        assert len(rows(monitor, "SELECT DISTINCT url FROM sightings WHERE item_id = ?", article["id"])) == 2

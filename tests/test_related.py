@@ -12,13 +12,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from monitor import text
+from monitor.config import load_config
 from monitor.errors import ScrapeError
-from monitor.text import strip_outlet_suffix
+from monitor.service import Monitor
+from monitor.text import fold_text, strip_outlet_suffix
 from scrapers import get_kind
 from scrapers.base import Page
 from scrapers.related import read_article, site_of
 from tests.conftest import OWN_FIXTURES, REAL_FIXTURES, shared_file
-from tests.helpers import fetch_page
+from tests.helpers import fetch_page, write_config
 
 ZONE = text.zone("Asia/Shanghai")
 
@@ -33,6 +35,10 @@ ORIGINALS = {
     "xinhuanet_world_article_related_links.html": "http://www.xinhuanet.com/world/2019-12/10/c_1125327450.htm",
     "sohu_article_2023.html": "https://www.sohu.com/a/733320600_429139",
     "ltn_article_traditional.html": "https://ec.ltn.com.tw/article/breakingnews/3119452",
+    "newscn_fortune_article_2023.html": "http://www.news.cn/fortune/2023-11/17/c_1129981476.htm",
+    "bbc_zhongwen_article_2012.html":
+        "http://www.bbc.co.uk/zhongwen/simp/chinese_news/2012/12/121210_hongkong_politics.shtml",
+    "sina_tw_article_traditional.html": "https://news.sina.com.tw/article/20200121/34046328.html",
 }
 
 
@@ -176,6 +182,105 @@ def test_base_href_and_traditional_heading(served):
     assert article.heading == "相關新聞"
     assert article.title == "是你嗎？ 1-2月期發票千萬獎開出18張"
     assert article.related[0].url == "https://news.ltn.com.tw/news/business/breakingnews/3112509"
+
+
+def test_newscn_matches_newspaper4ks_expected_output_where_the_fields_meet(served, real_fixture):
+    """newspaper4k's gold output for the page, compared field by field where ours has the field."""
+    expected = json.loads(real_fixture("html/newscn_fortune_article_2023.expected.json"))
+    page = served("newscn_fortune_article_2023.html")
+    article = read_article(page)
+    assert urlsplit(page.url).path == urlsplit(expected["url"]).path
+    assert article.title == expected["title"] == "短缺药品保供稳价 全力保障临床用药需求"
+    assert article.canonical_url is expected["canonical_link"] is None      # neither rel=canonical nor og:url
+    assert published(article)[:10] == expected["publish_date"][:10] == "2023-11-17"
+    assert published(article) == "2023-11-17T20:52:15+08:00"                # we also read the printed time
+    # <meta name=description>: the same text, its newline collapsed
+    assert article.summary == " ".join(expected["meta_description"].split())
+    # newspaper4k found no authors and no site name; the page's <meta name="source"> names the wire agency.
+    assert expected["authors"] == [] and expected["meta_site_name"] == ""
+    assert article.publisher == "新华社"
+    assert article.encoding == "utf-8"
+    # Its related block is <!--相关新闻--> filled by script: nothing, and the 深度观察 sidebar is not taken for it.
+    assert article.related == [] and article.heading is None
+    configured = read_article(page, {"select": {"related": "div.list-txt li"}})
+    assert [h.title for h in configured.related] == [
+        "数说中国丨10月份市场销售加快恢复 服务零售增长较快", "个人养老金落地满周年 试点地区有望再扩围",
+        "“儿童友好世界 你我一同点亮”线上接龙开启", "谁在“高仿”部委央企行骗？", "“乡村课堂”走俏 家门口学真本事",
+        "台湾知名剧作家王安祈的戏曲人生",
+    ]   # the column labels (经济参考报丨, 半月谈丨) link to front pages and are not headlines
+    assert configured.related[1].url == "http://www.news.cn/fortune/2023-11/17/c_1129980004.htm"
+
+
+def test_bbc_related_content_block_site_relative_links_and_dates(served, httpserver):
+    article = read_article(served("bbc_zhongwen_article_2012.html"))
+    assert article.title == "港特首梁振英就住宅违建事件道歉"
+    assert article.publisher == "BBC中文网"
+    assert published(article) == "2012-12-10T09:24:01+00:00"                 # the offset the page gives
+    assert article.heading == "相关内容"
+    assert [(h.title, h.url, h.published) for h in article.related] == [
+        ("梁振英定下出席违建事件质询日期",
+         httpserver.url_for("/zhongwen/simp/chinese_news/2012/12/121206_hongkong_illegal_structure.shtml"),
+         "2012年12月6日"),
+        ("港屋宇署确认梁振英大宅更多违建",
+         httpserver.url_for("/zhongwen/simp/chinese_news/2012/11/121127_hongkong_leung_illegal_structure.shtml"),
+         "2012年11月27日"),
+        ("香港观察：道德荏弱的梁振英班子",
+         httpserver.url_for("/zhongwen/simp/hong_kong_review/2012/11/121120_hkreview_liangzhenying_leadership.shtml"),
+         "2012年11月20日"),
+        # &#0147;...&#0148; are the Windows-1252 quotes that browsers show as “ ”
+        ("香港廉署“已就梁振英违建立案”",
+         httpserver.url_for("/zhongwen/simp/chinese_news/2012/06/120627_hongkong_cyleung.shtml"), "2012年6月27日"),
+        # the link ends in a <span class="cta">收听 05:02</span> badge: not part of the headline
+        ("音频：刘锐绍评港人为何不信梁振英",
+         httpserver.url_for("/zhongwen/simp/multimedia/2012/07/120627_audio_hongkong_leung.shtml"), "2012年7月2日"),
+        ("梁振英僭建被指可能涉选举失实",
+         httpserver.url_for("/zhongwen/simp/chinese_news/2012/06/120622_cyleung_building.shtml"), "2012年6月22日"),
+    ]
+    assert text.iso(text.parse_date(article.related[0].published, ZONE)) == "2012-12-06T00:00:00+08:00"
+    # The topic links under each headline (香港) and the BBC以外链接 box are not headlines of the block.
+    assert all(h.summary is None for h in article.related)
+
+
+def test_sina_tw_traditional_article_and_a_configured_list(served, httpserver):
+    page = served("sina_tw_article_traditional.html")
+    article = read_article(page)
+    assert article.title == "9年來第1次戰勝詹姆斯!NBA歷史第二差紀錄終結"    # og:title, traditional script kept
+    assert article.canonical_url == "https://news.sina.com.tw/article/20200121/34046328.html"
+    assert article.publisher == "新浪新聞中心"                                  # og:site_name
+    assert published(article) == "2020-01-21T11:12:51+08:00"
+    assert article.encoding == "utf-8"
+    # 其他體育新聞 ("other sports news") is not a related heading: no block is made up.
+    assert article.related == [] and article.heading is None
+    configured = read_article(page, {"select": {"related": "div.other ul.list li"}})
+    assert len(configured.related) == 6
+    first = configured.related[0]
+    # The link text is cut short ("冰球崛起！為我國奪下首面洛桑冬..."); the title attribute has the whole headline.
+    assert first.title == "冰球崛起！為我國奪下首面洛桑冬青奧獎牌"
+    assert first.url == httpserver.url_for("/article/20200121/34042914.html")
+    assert "巴薩官方宣布簽下前國米前鋒 違約金達5000萬歐元" in [h.title for h in configured.related]
+
+
+def test_sina_tw_traditional_titles_are_stored_as_written(served, httpserver, tmp_path):
+    """Through the pipeline: rows keep the traditional script; only the identity key is folded."""
+    served("sina_tw_article_traditional.html")
+    source = {"name": "sina-tw", "kind": "related", "every": "6h", "max_depth": 1,
+              "url": httpserver.url_for("/article/20200121/34046328.html"),
+              "select": {"related": "div.other ul.list li"}}
+    monitor = Monitor.open(load_config(write_config(tmp_path, [source])))
+    try:
+        [result] = monitor.run_once(["sina-tw"])
+        assert result.status == "ok", result.error
+        rows = {r["title"]: r for r in monitor.store.conn.execute("SELECT * FROM items")}
+    finally:
+        monitor.close()
+    assert len(rows) == 7                                   # the article and its six listed headlines
+    article = rows["9年來第1次戰勝詹姆斯!NBA歷史第二差紀錄終結"]
+    assert article["publisher"] == "新浪新聞中心"
+    assert article["published_at"] == "2020-01-21T11:12:51+08:00"
+    bingqiu = rows["冰球崛起！為我國奪下首面洛桑冬青奧獎牌"]         # the full title attribute, as written
+    assert bingqiu["url"] == httpserver.url_for("/article/20200121/34042914.html")
+    # Identity compares folded keys: the simplified form of the same headline is the same key.
+    assert bingqiu["title_key"] == fold_text("冰球崛起！为我国夺下首面洛桑冬青奥奖牌")
 
 
 def test_own_page_protocol_relative_title_attribute_dates_and_the_weaker_heading():

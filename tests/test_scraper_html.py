@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,41 @@ def titles(items: list[RawItem]) -> list[str]:
 
 def test_html_kind_is_registered():
     assert get_scraper("html") is scrape_html
+
+
+# --- the registry: every module of scrapers/ is imported, and each kind module registers a kind ----------------
+
+def test_every_module_in_scrapers_registers_its_kind():
+    import pkgutil
+
+    import scrapers
+    from scrapers.base import _REGISTRY
+
+    on_disk = sorted(m.name for m in pkgutil.iter_modules(scrapers.__path__) if not m.name.startswith("_"))
+    assert on_disk == scrapers.MODULES                        # nothing listed by hand, nothing left out
+    registered_by = {kind.scrape.__module__ for kind in _REGISTRY.values()}
+    for name in sorted(set(on_disk) - scrapers.SUPPORT_MODULES):
+        assert f"scrapers.{name}" in registered_by, f"scrapers/{name}.py registers no kind"
+    assert {"html", "json", "related", "rss", "sitemap"} <= set(scrapers.registered_kinds())
+
+
+def test_a_new_module_in_the_package_registers_with_no_other_change(tmp_path, monkeypatch):
+    import sys
+
+    import scrapers
+    from scrapers.base import _REGISTRY
+
+    (tmp_path / "example_kind.py").write_text(
+        "from scrapers.base import RawItem, register\n\n\n"
+        "@register('example-kind')\ndef scrape(page, options):\n    return [RawItem(title='x')]\n",
+        encoding="utf-8")
+    monkeypatch.setattr(scrapers, "__path__", [*scrapers.__path__, str(tmp_path)])
+    try:
+        assert "example_kind" in scrapers._import_kind_modules()
+        assert get_scraper("example-kind")(Page(url="http://x/", body=b""), {})[0].title == "x"
+    finally:
+        _REGISTRY.pop("example-kind", None)
+        sys.modules.pop("scrapers.example_kind", None)
 
 
 # --- our own GBK list page ----------------------------------------------------------------------------------
@@ -159,6 +195,43 @@ def test_sogou_weixin_search_results(real_fixture):
     # &ldquo; is unescaped.
     assert "说了下面这段话. “农村地区的..." in second.summary
     assert not any("red_beg" in (item.summary or "") + item.title for item in items)
+
+
+def test_netease_homepage_news_feed_and_top_news_blocks(real_fixture):
+    """A 431 KB portal page with 170+ headline links: one selector per block reads just that block, quickly."""
+    body = real_fixture("html/netease_news_homepage_list.html")
+    started = time.perf_counter()
+    feed = scrape(body, {"item": "div.data_row.news_article", "title": "h3 a", "link": "h3 a@href",
+                         "published": "span.time", "publisher": "strong.barlink"}, url="https://news.163.com/")
+    assert time.perf_counter() - started < 10       # about 0.3 s; a generous bound against a quadratic slip
+    assert len(feed) == 27
+    first = feed[0]
+    assert first.title == "无缘清华北大的江苏文科第一名 最终申请香港大学"
+    assert first.url == "https://news.163.com/20/0802/16/FJ1P0UTC0001899O.html"
+    assert first.published == "30分钟前"             # relative, as printed; the pipeline reads it
+    assert first.publisher == "新闻"                 # the channel label, not the keyword links beside it
+    assert first.extra["encoding"] == "utf-8"
+    assert feed[-1].title == "舆论称中国奶业走上不可挽回的歧路?官方:居心叵测"
+    assert feed[-1].published == "23小时前"
+    by_title = {item.title: item for item in feed}
+    # Items from other channels of the portal: other hosts, no channel label.
+    money = by_title["美三大股指集体收涨!苹果市值全球最高"]
+    assert (money.url, money.publisher) == ("https://money.163.com/20/0801/06/FIU4BFJ7002580S6.html", None)
+    assert by_title["日本导演：看到TikTok被美国封杀 想起80年代的日本"].publisher == "国际新闻"
+    # Full-width quotation marks are kept as the page prints them (folding happens for identity only).
+    assert "胡锡进：TikTok有两宗＂罪＂ 特朗普真心想让它死" in by_title
+    assert len({item.url for item in feed}) == 27
+    assert all(item.summary is None for item in feed)
+
+    top = scrape(body, {"item": "div.news_default_news ul.top_news_ul li"}, url="https://news.163.com/")
+    assert titles(top) == [
+        "习近平提出这些要求", "中共中央国务院中央军委对北斗导航系统开通的贺电",
+        "乘势而上，巩固扩大疫情防控和经济恢复成果",
+        "香港各界人士：推迟立法会选举是最合适安排", "湖北新增确诊3例：均在武汉 为境外输入病例",
+        "扫黑办收到富二代悔过书：我赌输了家里的六千万", "美驻荷大使污蔑中国盗窃他国新冠疫苗知识产权",
+        '中美关系已经"没有回头路"可走？刘晓明大使回应',
+    ]   # a <li> holding two links gives its first; trailing spaces inside links are gone
+    assert top[5].url == "http://dy.163.com/article/FJ11BC280521QBNK.html"
 
 
 def test_xinhua_gb2312_wayback_page_list(real_fixture):

@@ -149,3 +149,112 @@ def test_plain_sqlite_reads_every_table_but_the_search_index(store, tmp_path):
     plain.close()
     store.rebuild_search_index()
     assert store.conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"脱贫\"'").fetchone()[0] == 1
+
+
+# --- recurring titles: one site's two pages of two days are two items (identity.recurring) -----------------------
+
+NYT = "New York Times"
+CORRECTIONS_17 = "http://www.nytimes.com/2011/04/17/pageoneplus/corrections.html"
+CORRECTIONS_18 = "http://www.nytimes.com/2011/04/18/pageoneplus/corrections.html"
+
+
+def stories_of(store):
+    return [row[0] for row in store.conn.execute("SELECT story_id FROM items ORDER BY id")]
+
+
+def rules_of(store):
+    return [tuple(row) for row in store.conn.execute("SELECT item_id, matched_by FROM sightings ORDER BY id")]
+
+
+def test_a_recurring_title_of_one_site_is_an_item_and_a_story_per_day(store):
+    """The NYT sitemap's "Corrections" of 17 and 18 April: same title, same publisher, within three days, but two
+    pages of nytimes.com on two days: two articles (rule 2 used to make them one row)."""
+    (first,) = save(store, item("Corrections", CORRECTIONS_17, NYT, "2011-04-16T21:12:07Z")).item_ids
+    (second,) = save(store, item("Corrections", CORRECTIONS_18, NYT, "2011-04-17T21:39:52Z")).item_ids
+    assert first != second and count(store) == 2
+    assert len(set(stories_of(store))) == 2               # another issue of a column is not the same story either
+    assert rules_of(store) == [(first, "new"), (second, "new")]
+    # Saved again from another source (the sitemap read a second time): each page is its own row (rule 1).
+    assert save(store, item("Corrections", CORRECTIONS_18, NYT, "2011-04-17T21:39:52Z")).item_ids == [second]
+
+
+def test_the_same_headline_on_another_site_still_merges_with_the_nearest_issue(store):
+    """Syndication: another site's page with the same headline (publisher unknown) is the same item as before
+    (rule 2); of the two issues it may be, the one published nearest to it."""
+    (first,) = save(store, item("Corrections", CORRECTIONS_17, NYT, "2011-04-16T21:12:07Z")).item_ids
+    (second,) = save(store, item("Corrections", CORRECTIONS_18, NYT, "2011-04-17T21:39:52Z")).item_ids
+    copy = item("Corrections", "https://www.example-syndicator.com/nyt/corrections-0418.html",
+                published="2011-04-17T22:30:00Z")
+    assert save(store, copy).item_ids == [second]
+    earlier = item("Corrections", "https://www.example-syndicator.com/nyt/corrections-0417.html",
+                   published="2011-04-16T22:00:00Z")
+    assert save(store, earlier).item_ids == [first]
+    assert count(store) == 2
+    assert rules_of(store)[2:] == [(second, "title"), (first, "title")]
+
+
+def test_one_sites_two_pages_of_one_day_with_one_headline_stay_one_item(store):
+    """The same sitemap files one brief in two sections on one day: one article, merged by rule 2 as before."""
+    first = item("McIlroy Rebounds to Lead a Rainy Malaysian Open",
+                 "http://www.nytimes.com/2011/04/17/sports/golf/17sportsbriefs-ART-Malaysian.html", NYT,
+                 "2011-04-16T18:10:52Z")
+    second = item("McIlroy Rebounds to Lead a Rainy Malaysian Open",
+                  "http://www.nytimes.com/2011/04/17/sports/17sportsbriefs-Malaysian.html", NYT, "2011-04-16T15:17:11Z")
+    assert save(store, first).item_ids == save(store, second).item_ids
+    assert rules_of(store)[1][1] == "title"
+
+
+def test_a_mobile_page_of_the_same_day_merges_and_of_another_day_does_not(store):
+    (day_one,) = save(store, item("每日财经", "https://www.yicai.com/news/100876543.html", "第一财经",
+                                  "2020-12-15 07:30")).item_ids
+    assert save(store, item("每日财经", "https://m.yicai.com/news/100876543.html", "第一财经",
+                            "2020-12-15 07:30")).item_ids == [day_one]          # one path on two hosts
+    assert save(store, item("每日财经", "https://m.yicai.com/news/a/100876543.html", "第一财经",
+                            "2020-12-15 07:31")).item_ids == [day_one]          # another path, the same day
+    (day_two,) = save(store, item("每日財經 - 第一財經", "https://m.yicai.com/news/100877012.html", "第一财经",
+                                  "2020-12-16 07:30")).item_ids
+    assert day_two != day_one and count(store) == 2
+
+
+def test_a_seed_row_without_url_still_takes_a_recurring_titles_first_page(store):
+    (seed,) = save(store, item("新聞聯播", origin="seed", publisher="央視網"), source="seed").item_ids
+    first = item("新闻联播", "https://tv.cctv.com/2020/12/15/VIDEqKJbDIfVhURm4ZFv1oQH201215.shtml", "央视网",
+                 "2020-12-15 19:00")
+    assert save(store, first).item_ids == [seed]                                  # rule 3: the seed gains the URL
+    second = item("新闻联播", "https://tv.cctv.com/2020/12/16/VIDEhG7cSa8wBRt6Rpxk0Ytj201216.shtml", "央视网",
+                  "2020-12-16 19:00")
+    (other,) = save(store, second).item_ids
+    assert other != seed and count(store) == 2
+    assert rules_of(store) == [(seed, "new"), (seed, "seed"), (other, "new")]
+
+
+def test_a_cut_short_title_of_another_days_page_is_not_that_days_item(store):
+    full = "国务院常务会议部署进一步做好稳就业工作"
+    (first,) = save(store, item(full, "http://www.gov.cn/xinwen/2020-12/15/content_1.htm", "中国政府网",
+                                "2020-12-15 18:00")).item_ids
+    cut_same_day = item("国务院常务会议部署进一步做好...", "http://www.gov.cn/zhengce/2020-12/15/content_2.htm",
+                        "中国政府网", "2020-12-15 19:00")
+    assert save(store, cut_same_day).item_ids == [first]                       # rule 4, as before
+    cut_next_day = item("国务院常务会议部署进一步做好...", "http://www.gov.cn/xinwen/2020-12/16/content_3.htm",
+                        "中国政府网", "2020-12-16 18:00")
+    (other,) = save(store, cut_next_day).item_ids
+    assert other != first
+    assert rules_of(store) == [(first, "new"), (first, "truncated"), (other, "new")]
+
+
+def test_a_store_left_open_at_exit_does_not_crash_the_process(tmp_path):
+    """The search tokenizer is Python code: a connection closed only at module teardown used to segfault."""
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_DIR
+
+    script = (
+        "from db.store import Store\n"
+        "from monitor import text\n"
+        "from monitor.seeding import import_seed\n"
+        f"store = Store({str(tmp_path / 'news.db')!r}, text.zone('Asia/Shanghai'))\n"
+        "print(import_seed(store, 'data/seed-headlines.json', store.zone).items_new)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "21"), done.stderr

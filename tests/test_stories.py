@@ -231,3 +231,21 @@ def test_story_tables_are_described_in_datasette(audited_database, table):
 def test_the_identity_views_are_registered():
     assert {"stories_by_publishers", "story_members", "identity_rules", "merges_by_rule", "story_merges_by_rule",
             "title_edits"} <= set(QUERIES)
+
+
+def test_a_recurring_title_founds_a_story_per_day_and_another_outlets_copy_joins_its_days(store):
+    """Two issues of one site's column (two pages, two days) are two stories; another outlet's copy of an issue
+    joins the story of the issue of its own day (the nearer one), not the one stored last."""
+    issue_16 = item("今日要闻", "http://www.gov.cn/xinwen/2020-12/16/content_5569902.htm", "中国政府网",
+                    "2020-12-16 07:00")
+    issue_15 = item("今日要闻", "http://www.gov.cn/xinwen/2020-12/15/content_5569691.htm", "中国政府网",
+                    "2020-12-15 07:00")
+    (fifteenth,) = save(store, issue_15).item_ids
+    (sixteenth,) = save(store, issue_16).item_ids
+    assert story_of(store, sixteenth) != story_of(store, fifteenth)
+    (copy,) = save(store, item("今日要闻", "http://politics.people.com.cn/n1/2020/1215/c1001-1.html", "人民网",
+                               "2020-12-15 09:00")).item_ids
+    assert copy not in (sixteenth, fifteenth)                  # another publisher: another item (DESIGN rule 4)
+    assert story_of(store, copy) == story_of(store, fifteenth)
+    rules = [r[0] for r in store.conn.execute("SELECT story_matched_by FROM items ORDER BY id")]
+    assert rules == ["new", "new", "title"]
