@@ -92,3 +92,31 @@ def test_sources_needing_attention_view(tmp_path):
     assert response.status_code == 200, response.text
     rows = response.json()
     assert [(r["name"], r["flags"], r["last_error_class"]) for r in rows] == [("broken", "failing", "connection")]
+
+
+def test_stale_and_broken_selector_flags_reach_the_attention_view(tmp_path):
+    """The flags monitor.health computes from the stored runs, as an analyst sees them in Datasette."""
+    from datetime import datetime, timedelta
+
+    path = tmp_path / "news.db"
+    store = Store(path, ZONE)
+    store.conn.execute("INSERT INTO sources (name, kind) VALUES ('quiet', 'rss'), ('redesigned', 'html')")
+    store.conn.commit()
+    # 'quiet' found new items hourly, two days ago, and nothing since: its runs are moved back in time.
+    for hours_ago in (50, 49, 48, 47):
+        run = store.start_run("quiet")
+        store.finish_run(run, status="ok", items_seen=3, items_new=3)
+        started = (datetime.now(ZONE) - timedelta(hours=hours_ago)).isoformat(timespec="seconds")
+        store.conn.execute("UPDATE runs SET started_at = ? WHERE id = ?", (started, run))
+    store.conn.commit()
+    store.finish_run(store.start_run("quiet"), status="ok", items_seen=3, items_new=0)
+    # 'redesigned' worked, then its selectors matched nothing.
+    store.finish_run(store.start_run("redesigned"), status="ok", items_seen=5, items_new=5)
+    store.finish_run(store.start_run("redesigned"), status="error", error_class="selector_empty",
+                     error="select.item 'ul.news-list li' matched nothing on the page: check the selectors")
+    store.close()
+    rows = get(None, path, "/news/sources_needing_attention.json?_shape=array").json()
+    assert {r["name"]: (r["flags"], r["last_error_class"]) for r in rows} == {
+        "quiet": ("stale", None),
+        "redesigned": ("selectors_broken", "selector_empty"),
+    }

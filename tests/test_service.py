@@ -67,7 +67,7 @@ def test_service_runs_sources_on_schedule_serves_datasette_and_stops_on_sigterm(
     config = write_config(tmp_path, [
         {"name": "fast", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "2s"},
         {"name": "down", "kind": "rss", "url": httpserver.url_for("/down.xml"), "every": "2s"},
-    ], datasette={"host": "127.0.0.1", "port": port})
+    ], datasette={"host": "127.0.0.1", "port": port}, seeds=[str(PROJECT_DIR / "data" / "seed-headlines.json")])
     database = tmp_path / "news.db"
     process = subprocess.Popen(
         [sys.executable, str(PROJECT_DIR / "run_monitor.py"), "--config", str(config), "run"],
@@ -77,7 +77,8 @@ def test_service_runs_sources_on_schedule_serves_datasette_and_stops_on_sigterm(
         ran_three_times = wait_for(lambda: count_runs(database, "fast") >= 3, timeout=20)
         assert ran_three_times, "the 2-second source did not run 3 times"
         assert count_runs(database, "down") >= 2          # the failing source keeps its schedule beside the other
-        items = wait_for(lambda: get_json(f"http://127.0.0.1:{port}/news/items.json?_shape=array"), timeout=20)
+        feed_items = f"http://127.0.0.1:{port}/news/items.json?_shape=array&sources__contains=fast"
+        items = wait_for(lambda: get_json(feed_items), timeout=20)
         assert items and len(items) == 4
         assert {"title", "url", "published_at", "story_id"} <= set(items[0])
     finally:
@@ -91,7 +92,13 @@ def test_service_runs_sources_on_schedule_serves_datasette_and_stops_on_sigterm(
     assert "stopped cleanly" in output
     conn = sqlite3.connect(database)
     assert conn.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0] == 0
-    assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 4
+    # The configured seed was imported at start-up, once: 21 items and 20 links. Two of the feed's 4 items are
+    # seed headlines, so they completed those seed rows (identity rule 3) instead of adding rows.
+    assert conn.execute("SELECT count(*) FROM seed_imports").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == 20
+    assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 21 + 4 - 2
+    merged = "SELECT count(*) FROM items WHERE sources LIKE '%seed%' AND sources LIKE '%fast%' AND url IS NOT NULL"
+    assert conn.execute(merged).fetchone()[0] == 2
     health = dict(conn.execute("SELECT name, consecutive_failures FROM sources").fetchall())
     assert health["fast"] == 0 and health["down"] >= 2
     assert conn.execute("SELECT next_run_at FROM sources WHERE name = 'fast'").fetchone()[0]
