@@ -13,7 +13,9 @@ out), it has no size limit, and it follows redirects anywhere. ``Fetcher`` adds,
   robots.txt obeyed (``http.respect_robots``; see ``monitor.robots``);
 * retries of transient failures (connection errors, timeouts, 408, 429, 5xx) up to ``http.retries``, with
   exponential backoff and jitter, or after exactly the wait a ``Retry-After`` header asks for (up to 120 s);
-  a wait that does not fit in the deadline ends the fetch at once with a message saying so;
+  a wait that does not fit in the deadline ends the fetch at once with a message saying so. A connect gets a
+  share of the deadline, so a lost SYN can be retried; a read that stalls (no byte for half the time left,
+  before the headers or mid-body) is retried once, with all the time then left (see ``Fetcher._attempt``);
 * redirects followed by hand, at most 5, each hop http(s), checked against robots.txt and the address rule;
 * the address rule (``monitor.addresses``): unless ``http.allow_private_networks``, a URL not written in
   config.yaml (``configured=False``: links the spider or a sitemap found) and every redirect target may reach
@@ -73,6 +75,7 @@ MAX_BACKOFF = 30.0                  # ... up to this
 JITTER = 0.25                       # each backoff pause is scaled by a random factor in [0.75, 1.25]
 MAX_RETRY_AFTER = 120.0             # seconds: a server asking for a longer wait is tried again at the next run
 MIN_CONNECT_TIMEOUT = 1.0           # seconds; see Fetcher._attempt
+STALL_SHARE = 0.5                   # of the time left: a read waiting longer is a stall, retried once
 ROBOTS_SHARE = 0.5                  # the part of a fetch's deadline its robots.txt request may use
 
 
@@ -548,6 +551,7 @@ class Fetcher:
                   delay: float, public_only: bool) -> _Answer:
         """Request ``url`` until it answers, the error is final, retries run out or the deadline would pass."""
         failures = 0
+        stalled = False    # a read already stalled: the attempts after it wait for bytes as long as time allows
         not_before = 0.0
         while True:
             start = site.reserve(delay, not_before)
@@ -557,9 +561,11 @@ class Fetcher:
                 clock.push_back(waited)   # the host's turn, not the site's slowness
             logger.debug("GET %s (attempt %d)", url, failures + 1)
             try:
-                return self._attempt(url, headers, s, clock, public_only)
+                return self._attempt(url, headers, s, clock, public_only,
+                                     stall_retry=not stalled and failures < s.retries)
             except FetchError as exc:
                 failures += 1
+                stalled = stalled or isinstance(exc, _Stalled)
                 if not _retryable(exc.error_class) or failures > s.retries:
                     raise _after_attempts(exc, failures) from exc
                 retry_after = getattr(exc, "retry_after", None)
@@ -585,21 +591,27 @@ class Fetcher:
         pause = min(MAX_BACKOFF, self.retry_backoff * 2 ** (failures - 1))
         return pause * random.uniform(1 - JITTER, 1 + JITTER)
 
-    def _attempt(self, url: str, headers: dict[str, str], s: HttpSettings, clock: _Clock,
-                 public_only: bool) -> _Answer:
+    def _attempt(self, url: str, headers: dict[str, str], s: HttpSettings, clock: _Clock, public_only: bool,
+                 stall_retry: bool = False) -> _Answer:
+        """One request. Connecting gets a share of the budget, so that after a lost SYN a retry still fits in the
+        deadline. While ``stall_retry``, a read (headers or body) waits for its next bytes at most ``STALL_SHARE``
+        of the time left: a GET is idempotent, and a stalled server worker or a connection dropped on the way (a
+        kept-alive one above all) usually answers at once when asked again. The attempts after a stall wait as
+        long as the deadline allows; a server that always needs more than half of it to answer is cut, and the
+        message asks for a higher http.timeout.
+        """
         remaining = clock.remaining()
         if remaining <= 0:
             raise _timeout(url, s, "before the request could start")
-        # Connecting gets a share of the budget, so that after a lost SYN a retry still fits in the deadline;
-        # reads get all the time left (a server that is slow to answer is not helped by asking again).
         connect_timeout = min(remaining, max(MIN_CONNECT_TIMEOUT, s.timeout / (s.retries + 1)))
+        read_timeout = remaining * STALL_SHARE if stall_retry else remaining
         response = None
         phase = "waiting for an answer from"
         try:
             with _Watchdog(remaining, public_only=public_only) as watchdog:
                 try:
                     response = self.session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                                timeout=(connect_timeout, remaining))
+                                                timeout=(connect_timeout, read_timeout))
                     watchdog.track_response(response.raw)
                     status = response.status_code
                     location = None
@@ -624,6 +636,8 @@ class Fetcher:
                     raise _blocked(url, urlsplit(url).hostname or url, exc.address, exc.problem) from None
                 except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
                         OSError) as exc:
+                    if stall_retry and not watchdog.fired and _is_read_timeout(exc):
+                        raise _Stalled(url, read_timeout, phase) from exc
                     raise _classify(exc, url, s, watchdog.fired, phase) from exc
         finally:
             if response is not None:
@@ -706,6 +720,15 @@ def _timeout(url: str, s: HttpSettings, phase: str) -> FetchError:
     return FetchError(f"timed out after {s.timeout:g} s {phase} {url}; the site is down, slow or stalled "
                       "(raise http.timeout for this source if it is just slow)",
                       error_class="timeout", url=url)
+
+
+class _Stalled(FetchError):
+    """A read got no byte for the stall limit of an attempt that may be retried (see ``Fetcher._attempt``)."""
+
+    def __init__(self, url: str, seconds: float, phase: str):
+        super().__init__(f"timed out: no data for {seconds:.3g} s {phase} {url}; the site is down, slow or "
+                         "stalled (raise http.timeout for this source if it is just slow)",
+                         error_class="timeout", url=url)
 
 
 def _too_large(url: str, limit: int, detail: str) -> FetchError:
@@ -828,6 +851,13 @@ def _is_timeout(exc: BaseException) -> bool:
         if isinstance(e, TimeoutError | urllib3.exceptions.TimeoutError):
             return True
     return False
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` is a socket read that timed out (not a connect: that has a budget of its own)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    return any(isinstance(e, urllib3.exceptions.ReadTimeoutError | requests.ReadTimeout) for e in _causes(exc))
 
 
 def _reason(exc: BaseException) -> str:

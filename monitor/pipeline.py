@@ -2,7 +2,9 @@
 
 fetch (conditional GET) -> scrape (the kind's parser) -> normalise -> match topics -> store (identity, sightings)
 -> remember ETag/Last-Modified -> record the run. Every failure becomes a recorded run with a reason a person
-understands; nothing here lets one source's failure reach another.
+understands; nothing here lets one source's failure reach another. Within a source, a page that fails (a child
+sitemap gone or refused) does not stop the others: they are read, and the run is an error naming the first one,
+because a child that always fails would otherwise hide every child listed after it, run after run.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from datetime import datetime, tzinfo
 from db.store import Store
 from monitor import spider
 from monitor.config import Config, SourceConfig
+from monitor.encoding import codecs_used
 from monitor.errors import FetchError, ScrapeError
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, FetchResult
 from monitor.normalise import Item, apply_topics, normalise
 from scrapers import get_kind
+from scrapers.base import Kind, RawItem
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +39,16 @@ class RunResult:
     error_class: str | None = None
     encoding: str | None = None      # the text encoding the scraper decoded the (first) page with
     consecutive_failures: int = 0    # the source's failures in a row, this run included
+    note: str | None = None          # what a successful run left out (items over max_items); kept in runs.error
 
     def line(self) -> str:
-        """One line for the terminal: ``people-politics  ok  12 seen, 3 new``."""
+        """One line for the terminal: ``people-politics: ok, 12 items seen, 3 new``."""
         if self.status == "error":
             return f"{self.source}: error ({self.error_class}): {self.error}"
         if self.status == "not_modified":
             return f"{self.source}: not modified (HTTP 304), nothing to read"
-        return f"{self.source}: ok, {self.items_seen} items seen, {self.items_new} new"
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.source}: ok, {self.items_seen} items seen, {self.items_new} new{note}"
 
 
 def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher, zone: tzinfo) -> RunResult:
@@ -57,41 +63,46 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     pages = _PageQueue(source) if source.kind != spider.RELATED_KIND else []
     followed: list[tuple[int, str]] = []    # (item id, url) of stored items whose pages `follow: related` reads
     fetched_any = False
+    failed: list[FetchError | ScrapeError] = []   # pages that could not be read; the others still are
+    over_cap = 0                                 # items left out by max_items
     try:
         for url, configured in pages:
-            etag, last_modified, discovered = store.http_cache(url)
-            response = fetcher.fetch(url, etag=etag, last_modified=last_modified, settings=source.http,
-                                     **({} if configured else {"configured": False}))
-            result.http_status = response.status
-            if response.not_modified:
-                pages.add(discovered)    # an unchanged sitemap index still lists children that may have changed
+            try:
+                read = _read_page(url, configured, source, kind, options, store=store, fetcher=fetcher,
+                                  result=result)
+            except (FetchError, ScrapeError) as error:
+                failed.append(error)
+                log.warning("%s: page not read: %s", source.name, error)
+                continue
+            pages.add(read.discovered)
+            if read.response.not_modified:
                 continue
             fetched_any = True
-            page = response.as_page()
-            raw_items = kind.scrape(page, options)
-            discovered = kind.discover(page, options) if kind.discover else []
-            pages.add(discovered)
-            result.encoding = result.encoding or _encoding_of(raw_items)
-            items = _prepare(raw_items, zone, rules, keep_unmatched=not source.topics)
-            items = items[: max(0, source.max_items - result.items_seen)]
+            items = _prepare(read.raw_items, zone, rules, keep_unmatched=not source.topics)
+            room = max(0, source.max_items - result.items_seen)
+            over_cap += max(0, len(items) - room)
+            items = items[:room]
             saved = store.save_items(items, source=source.name, run_id=run_id)
             result.items_seen += saved.seen
             result.items_new += saved.new
             if source.follow == spider.FOLLOW_RELATED:
                 followed += [(i, item.url) for i, item in zip(saved.item_ids, items, strict=True) if item.url]
             # Remembered only once the items are stored, so a failed parse is retried in full next time.
-            store.remember_http_cache(url, response.etag, response.last_modified, discovered)
+            store.remember_http_cache(url, read.response.etag, read.response.last_modified, read.discovered)
         if source.kind == spider.RELATED_KIND or followed:
             # Article pages: what they say fills their items; related headlines become items and links.
             crawl = spider.crawl(source, followed, config=config, store=store, fetcher=fetcher, zone=zone,
                                  run_id=run_id)
             crawl.add_to(result)
             fetched_any = fetched_any or source.kind == spider.RELATED_KIND
-        if result.items_seen >= source.max_items:
-            log.warning("%s: stopped at max_items=%d items in this run; raise it if the source lists more",
-                        source.name, source.max_items)
-        if not fetched_any:
+        if over_cap:
+            result.note = (f"max_items={source.max_items} reached: {over_cap} more items were not stored; "
+                           "raise sources[].max_items if the source lists more")
+            log.warning("%s: %s", source.name, result.note)
+        if not fetched_any and not failed:
             result.status = "not_modified"
+        if failed:
+            _fail(result, failed)
     except (FetchError, ScrapeError) as error:
         result.status, result.error, result.error_class = "error", str(error), error.error_class
         result.http_status = getattr(error, "http_status", None) or result.http_status
@@ -101,10 +112,38 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
         result.error = f"unexpected {type(error).__name__}: {error} (a bug: please report it with the log)"
     result.consecutive_failures = store.finish_run(
         run_id, status=result.status, items_seen=result.items_seen, items_new=result.items_new,
-        http_status=result.http_status, error=result.error, error_class=result.error_class, encoding=result.encoding,
+        http_status=result.http_status, error="; ".join(filter(None, (result.error, result.note))) or None,
+        error_class=result.error_class, encoding=result.encoding,
     )
     log.info("%s", result.line())
     return result
+
+
+@dataclass
+class _Read:
+    """One page of a run: the answer, the raw items its scraper found and the URLs it lists (sitemap children)."""
+
+    response: FetchResult
+    raw_items: list[RawItem]
+    discovered: list[str]
+
+
+def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, options: dict, *, store: Store,
+               fetcher: Fetcher, result: RunResult) -> _Read:
+    """Fetch one page (conditionally) and scrape it; the run learns the HTTP status and the page's codec."""
+    etag, last_modified, discovered = store.http_cache(url)
+    response = fetcher.fetch(url, etag=etag, last_modified=last_modified, settings=source.http,
+                             **({} if configured else {"configured": False}))
+    result.http_status = response.status
+    if response.not_modified:
+        # An unchanged sitemap index still lists children that may have changed: the ones it listed last time.
+        return _Read(response, [], discovered)
+    page = response.as_page()
+    with codecs_used() as codecs:
+        try:
+            return _Read(response, kind.scrape(page, options), kind.discover(page, options) if kind.discover else [])
+        finally:   # the codec is known once the page is decoded, even when reading it then fails or finds nothing
+            result.encoding = result.encoding or next(iter(codecs), None)
 
 
 class _PageQueue:
@@ -137,8 +176,12 @@ class _PageQueue:
             self.queue.append((url, False))
 
 
-def _encoding_of(raw_items) -> str | None:
-    return next((raw.extra.get("encoding") for raw in raw_items if raw.extra.get("encoding")), None)
+def _fail(result: RunResult, failed: list[FetchError | ScrapeError]) -> None:
+    """Make the run an error: the first page that failed says why; how many others failed is added."""
+    first = failed[0]
+    more = f" ({len(failed) - 1} more pages of this source failed too: see the log)" if len(failed) > 1 else ""
+    result.status, result.error, result.error_class = "error", f"{first}{more}", first.error_class
+    result.http_status = getattr(first, "http_status", None) or result.http_status
 
 
 def _prepare(raw_items, zone: tzinfo, rules, *, keep_unmatched: bool) -> list[Item]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 
 import pytest
 
 from monitor.config import load_config
 from monitor.encoding import (
     charset_from_content_type,
+    codecs_used,
     declared_charset,
     declared_charsets,
     decode_document,
@@ -375,9 +377,29 @@ def test_garbled_page_is_a_failed_run_and_stores_nothing(tmp_path):
         try:
             (result,) = monitor.run_once()
             stored = monitor.store.conn.execute("SELECT count(*) FROM items").fetchone()[0]
-            run = monitor.store.conn.execute("SELECT status, error_class, error FROM runs").fetchone()
+            run = monitor.store.conn.execute("SELECT status, error_class, error, encoding FROM runs").fetchone()
         finally:
             monitor.close()
     assert (result.status, result.error_class) == ("error", "encoding")
     assert stored == 0
     assert (run["status"], run["error_class"]) == ("error", "encoding") and "garbled" in run["error"]
+    assert f"decoded as {run['encoding']}" in run["error"]     # the run keeps the codec the message blames
+
+
+def test_codecs_used_collects_the_decodes_of_a_block_in_this_thread():
+    gbk = "<p>朱镕基</p>".encode("gbk")
+    outside: list[str] = []
+    with codecs_used() as outer:
+        decode_document("<p>脱贫</p>".encode())
+        with codecs_used() as inner:
+            decode_document(gbk, "gb2312")
+        worker = threading.Thread(target=lambda: outside.append(decode_document(gbk, "gbk")[1]))
+        worker.start()
+        worker.join()
+        decode_document(b"", None)
+    assert inner == ["gb18030"]
+    assert outer == ["utf-8", "utf-8"]           # not the inner block's, nor another thread's
+    assert outside == ["gb18030"]
+    with codecs_used() as after:
+        pass
+    assert after == []
