@@ -39,3 +39,31 @@ def seed_document() -> Path:
 def httpserver_listen_address():
     """pytest-httpserver binds to 127.0.0.1 only, on a free port."""
     return ("127.0.0.1", 0)
+
+
+@pytest.fixture
+def monitor_for(tmp_path):
+    """monitor_for(sources, **config_overrides) -> a Monitor on a config.yaml in tmp_path; closed after the test."""
+    from monitor.config import load_config
+    from monitor.service import Monitor
+    from tests.helpers import write_config
+
+    opened: list[Monitor] = []
+
+    def make(sources: list[dict], **overrides) -> Monitor:
+        monitor = Monitor.open(load_config(write_config(tmp_path, sources, **overrides)))
+        opened.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in opened:
+        monitor.close()
+
+
+@pytest.fixture
+def server():
+    """A tests.fetch_server server on 127.0.0.1 (scripted answers, request log)."""
+    from tests.fetch_server import serve
+
+    with serve("127.0.0.1") as running:
+        yield running

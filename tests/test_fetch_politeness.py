@@ -23,11 +23,6 @@ def settings(**overrides) -> HttpSettings:
     return HttpSettings(**values)
 
 
-@pytest.fixture
-def server():
-    with serve("127.0.0.1") as s:
-        yield s
-
 
 @pytest.fixture
 def second_host():

@@ -11,7 +11,7 @@ import pytest
 from monitor.config import HttpSettings
 from monitor.errors import FetchError
 from monitor.fetch import MAX_RETRY_AFTER, Fetcher, _parse_retry_after
-from tests.fetch_server import answer, hang_up, in_turn, serve
+from tests.fetch_server import answer, hang_up, in_turn
 
 
 def settings(**overrides) -> HttpSettings:
@@ -20,11 +20,6 @@ def settings(**overrides) -> HttpSettings:
     values.update(overrides)
     return HttpSettings(**values)
 
-
-@pytest.fixture
-def server():
-    with serve("127.0.0.1") as s:
-        yield s
 
 
 def gaps(times: list[float]) -> list[float]:

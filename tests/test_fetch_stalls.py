@@ -15,7 +15,7 @@ import pytest
 from monitor.config import HttpSettings
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher
-from tests.fetch_server import answer, in_turn, serve
+from tests.fetch_server import answer, in_turn
 
 BODY = b"<rss>" + b"x" * 4000 + b"</rss>"
 
@@ -26,11 +26,6 @@ def settings(**overrides) -> HttpSettings:
     values.update(overrides)
     return HttpSettings(**values)
 
-
-@pytest.fixture
-def server():
-    with serve("127.0.0.1") as s:
-        yield s
 
 
 def stall_before_headers(handler: BaseHTTPRequestHandler) -> None:

@@ -14,29 +14,14 @@ from xml.sax.saxutils import escape
 import pytest
 from werkzeug import Request, Response
 
-from monitor.config import load_config
 from monitor.seeding import import_seed
 from monitor.service import Monitor
 from tests.conftest import OWN_FIXTURES
-from tests.helpers import write_config
 
 FIXTURES = OWN_FIXTURES / "identity"
 LIST_SELECT = {"item": "ul.list li", "title": "a", "link": "a@href", "publisher": "span.src",
                "published": "span.date"}
 
-
-@pytest.fixture
-def monitor_for(tmp_path):
-    opened: list[Monitor] = []
-
-    def make(sources: list[dict]) -> Monitor:
-        monitor = Monitor.open(load_config(write_config(tmp_path, sources)))
-        opened.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in opened:
-        monitor.close()
 
 
 def serve(httpserver, path: str, body: bytes | str, content_type: str = "application/rss+xml") -> dict:

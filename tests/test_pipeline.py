@@ -6,7 +6,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-import pytest
 from werkzeug import Request, Response
 
 from monitor.cli import main
@@ -35,19 +34,6 @@ def serve_with_etag(httpserver, path: str, body: bytes, content_type: str, etag:
     httpserver.expect_request(path).respond_with_handler(handler)
     return received
 
-
-@pytest.fixture
-def monitor_for(tmp_path):
-    opened: list[Monitor] = []
-
-    def make(sources: list[dict], **overrides) -> Monitor:
-        monitor = Monitor.open(load_config(write_config(tmp_path, sources, **overrides)))
-        opened.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in opened:
-        monitor.close()
 
 
 def rows(monitor: Monitor, sql: str, *params) -> list[sqlite3.Row]:

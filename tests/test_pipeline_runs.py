@@ -9,26 +9,11 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from monitor.config import load_config
 from monitor.normalise import MAX_TITLE_CHARS
 from monitor.service import Monitor
-from tests.helpers import write_config
 
 LIST_SELECT = {"item": "ul.news-list li", "title": "a", "link": "a@href"}
 
-
-@pytest.fixture
-def monitor_for(tmp_path):
-    opened: list[Monitor] = []
-
-    def make(sources: list[dict], **overrides) -> Monitor:
-        monitor = Monitor.open(load_config(write_config(tmp_path, sources, **overrides)))
-        opened.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in opened:
-        monitor.close()
 
 
 def source(httpserver, name: str, path: str, kind: str = "rss", **options) -> dict:

@@ -10,15 +10,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from werkzeug import Request, Response
 
-from monitor.config import load_config
 from monitor.errors import ScrapeError
-from monitor.service import Monitor
 from scrapers import get_kind
 from scrapers import sitemap as sitemap_module
 from scrapers.base import Page, RawItem
 from scrapers.sitemap import discover_sitemaps, gunzip, scrape_sitemap
 from tests.conftest import OWN_FIXTURES
-from tests.helpers import write_config
 
 FIXTURES = OWN_FIXTURES / "sitemap"
 NEWS_ZH = (FIXTURES / "news_zh.xml").read_bytes()
@@ -269,19 +266,6 @@ def test_many_entries_are_read_with_a_flat_tree():
 
 
 # --- end to end --------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def monitor_for(tmp_path):
-    opened: list[Monitor] = []
-
-    def make(sources: list[dict]) -> Monitor:
-        monitor = Monitor.open(load_config(write_config(tmp_path, sources)))
-        opened.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in opened:
-        monitor.close()
 
 
 def requests_for(httpserver, path: str) -> int:
