@@ -12,6 +12,7 @@ from scrapers.base import RawItem
 
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 2000
+_SUFFIX_ROOM = 100     # characters past the title cap in which an outlet suffix is still looked for
 _SPACES = re.compile(r"\s+")
 
 
@@ -43,11 +44,13 @@ def clean(value: str | None, limit: int) -> str | None:
 
 def normalise(raw: RawItem, zone: tzinfo, *, origin: str = "scraped", reference: datetime | None = None) -> Item | None:
     """Turn a RawItem into an Item; None when it has no usable title."""
-    seen_title = clean(raw.title, MAX_TITLE_CHARS)
+    # Capped after the outlet suffix is read, so an over-long title still gives its publisher ("... - 澎湃新闻").
+    seen_title = clean(raw.title, MAX_TITLE_CHARS + _SUFFIX_ROOM)
     if not seen_title:
         return None
     publisher = clean(raw.publisher, 200)
     title, outlet = text.strip_outlet_suffix(seen_title, publisher)
+    title, seen_title = title[:MAX_TITLE_CHARS], seen_title[:MAX_TITLE_CHARS]
     publisher = publisher or outlet
     _, cut_start, cut_end = text.split_truncation(title)
     title_key = text.title_key(title, publisher)

@@ -109,17 +109,21 @@ def test_max_items_counts_the_items_a_source_keeps_not_those_its_topics_turn_awa
 
 def test_an_over_long_title_is_cut_to_the_cap(httpserver, monitor_for):
     long_title = "乡村振兴" + "很长的标题" * 200          # 1004 characters, no outlet suffix
-    httpserver.expect_request("/feed.xml").respond_with_data(rss([long_title, TITLES[0]]),
+    suffixed = "脱贫攻坚" + "长标题" * 180 + " - 澎湃新闻"   # 551 characters with the outlet
+    httpserver.expect_request("/feed.xml").respond_with_data(rss([long_title, TITLES[0], suffixed]),
                                                              content_type="application/rss+xml")
     monitor = monitor_for([source(httpserver, "feed", "/feed.xml")])
     (result,) = monitor.run_once()
-    assert (result.status, result.items_new) == ("ok", 2)
+    assert (result.status, result.items_new) == ("ok", 3)
     conn = monitor.store.conn
     item = conn.execute("SELECT * FROM items WHERE url = 'http://news.example.cn/0.html'").fetchone()
     assert MAX_TITLE_CHARS == 500
     assert item["title"] == long_title[:500]
     assert conn.execute("SELECT title FROM sightings WHERE item_id = ?", (item["id"],)).fetchone()[0] == \
         long_title[:500]
+    # The outlet suffix of an over-long title is still read as its publisher, and not left cut in the title.
+    outlet = conn.execute("SELECT title, publisher FROM items WHERE url = 'http://news.example.cn/2.html'").fetchone()
+    assert (outlet["title"], outlet["publisher"]) == (suffixed[:500], "澎湃新闻")
     # A cut by length is not a title cut short with "...": the row is not waiting to be completed.
     assert item["title_cut"] == ""
     # the search index has the row
