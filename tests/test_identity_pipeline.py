@@ -1,8 +1,9 @@
 """Identity's hard cases end to end: a local server serves the items (feeds, a list page), the pipeline stores them.
 
-Each test is one case of issue 4: titles cut short, tags that are not the headline, one outlet's rewording, the
-slogan pair from the seed, a title edited after publication, Google News titles and redirect links, templated
-headlines. The assertions read the SQLite file the monitor wrote: rows, stories, sightings' ``matched_by``.
+Each test is one case of issue 4: titles cut short, tags that are not the headline, one outlet's rewording (one
+item) and another outlet's (one story), the slogan pair from the seed, a title edited after publication, Google News
+titles and redirect links, templated headlines, recurring titles of one site. The assertions read the SQLite file
+the monitor wrote: rows, stories, sightings' ``matched_by``.
 """
 
 from __future__ import annotations
@@ -272,3 +273,35 @@ def test_recurring_titles_of_the_real_nyt_sitemap_are_an_item_per_day(httpserver
         article = one(monitor, "SELECT * FROM items WHERE title LIKE ?", pattern)
         assert seen_by(monitor, article["id"]) == [("nyt", "new"), ("nyt", "title")]
         assert len(rows(monitor, "SELECT DISTINCT url FROM sightings WHERE item_id = ?", article["id"])) == 2
+
+
+ONE_OUTLET_LINK = "http://www.163.example/news/a.html"
+HOME_TITLE = "豪华别墅每天大量“女模”进出 警方调查发现大秘密"          # the home page's teaser, no link
+NEWS_TITLE = "豪华别墅每天大量年轻女子进出 警方调查发现大秘密"        # the news channel's headline
+
+
+def one_outlet_rss(title: str, link: str | None) -> bytes:
+    link_xml = f"<link>{escape(link)}</link>" if link else ""
+    return ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title><item>"
+            f"<title>{escape(title)}</title>{link_xml}<pubDate>Wed, 16 Dec 2020 09:00:00 +0800</pubDate>"
+            "<source url='http://www.163.example/'>网易新闻</source></item></channel></rss>").encode()
+
+
+@pytest.mark.parametrize("order", [("home", "news"), ("news", "home")])
+def test_one_outlets_reworded_headline_is_one_item(httpserver, monitor_for, order):
+    """Rule 5: one outlet's two feeds word a headline slightly differently, one without a link: one item (``near``),
+    whichever runs first (another outlet's rewording is another item of the same story: tests above)."""
+    monitor = monitor_for([serve(httpserver, "/home.xml", one_outlet_rss(HOME_TITLE, None)),
+                           serve(httpserver, "/news.xml", one_outlet_rss(NEWS_TITLE, ONE_OUTLET_LINK))])
+    for name in order:
+        (result,) = monitor.run_once([name])
+        assert result.status == "ok", result.error
+    item = one(monitor, "SELECT * FROM items")
+    assert item["url"] == ONE_OUTLET_LINK and item["publisher"] == "网易新闻"
+    sightings = rows(monitor, "SELECT source, matched_by, title FROM sightings ORDER BY id")
+    assert [tuple(s) for s in sightings] == [
+        (order[0], "new", HOME_TITLE if order[0] == "home" else NEWS_TITLE),
+        (order[1], "near", HOME_TITLE if order[1] == "home" else NEWS_TITLE),
+    ]
+    runs = rows(monitor, "SELECT source, items_seen, items_new FROM runs ORDER BY id")
+    assert [tuple(r) for r in runs] == [(order[0], 1, 1), (order[1], 1, 0)]
