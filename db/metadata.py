@@ -35,6 +35,7 @@ TABLES = {
     "sightings": {
         "description": "Every time a source showed an item: when, in which run, under which URL and title.",
         "columns": {
+            "id": "Sighting id",
             "item_id": "The item seen",
             "source": "Source name from config.yaml ('seed' for seed imports)",
             "run_id": "The run that saw it",
@@ -51,7 +52,11 @@ TABLES = {
     "runs": {
         "description": "One row per scrape of a source, successful or not.",
         "columns": {
-            "status": "ok, not_modified (HTTP 304) or error",
+            "id": "Run id",
+            "source": "Source name from config.yaml ('seed' for seed imports)",
+            "started_at": "When the run started",
+            "finished_at": "When it finished (empty while it runs)",
+            "status": "ok, not_modified (HTTP 304), error, or running while in flight",
             "http_status": "HTTP status of the last response",
             "items_seen": "Items the source showed in this run",
             "items_new": "Items that were new to the database",
@@ -66,7 +71,15 @@ TABLES = {
     "sources": {
         "description": "The configured sources and their health.",
         "columns": {
+            "name": "The source's name in config.yaml",
+            "kind": "rss, html, json, sitemap or related",
+            "url": "Its first configured URL (empty for a related source that starts from stored items)",
             "schedule": "every 15m, or cron ...",
+            "topics": "The topics whose items it keeps (JSON array; empty: every item)",
+            "enabled": "0 when config.yaml disables it",
+            "last_run_at": "When its last run started",
+            "last_success_at": "When its last successful run started",
+            "last_error": "The last failed run's message: what went wrong and what to do",
             "in_config": "0 once the source was removed from config.yaml (its rows are kept)",
             "last_status": "Status of the last run",
             "consecutive_failures": "Failed runs in a row (0 after any success)",
@@ -81,7 +94,11 @@ TABLES = {
     },
     "item_topics": {
         "description": "Which topics each item matched, and by which keywords.",
-        "columns": {"matched": "The configured keywords that matched, comma-separated"},
+        "columns": {
+            "item_id": "The item",
+            "topic": "A topic name from config.yaml",
+            "matched": "The configured keywords that matched, comma-separated",
+        },
         "facets": ["topic"],
     },
     "links": {
@@ -103,6 +120,11 @@ TABLES = {
                        "revisit_after is not fetched again.",
         "columns": {
             "url_key": "Canonical form of the URL fetched",
+            "source": "The source whose crawl fetched it",
+            "run_id": "The run that last fetched it",
+            "http_status": "HTTP status of the last answer",
+            "error_class": "Why the fetch or the reading failed: timeout, http_404, blocked_address, robots, ...",
+            "error": "What went wrong and what to do",
             "url": "The URL as fetched (the related link)",
             "final_url": "Where redirects ended",
             "canonical_url": "What the page says it is (rel=canonical or og:url)",
@@ -122,6 +144,7 @@ TABLES = {
                        "title cut short, or a near-duplicate headline, within three days. The canned queries "
                        "stories_by_publishers and story_members list them and their items.",
         "columns": {
+            "id": "Story id (items.story_id)",
             "title": "Representative title: the first item's (a full title replaces one cut short)",
             "items": "Items in the story",
             "publishers": "Distinct publishers",
@@ -137,6 +160,7 @@ TABLES = {
         "description": "Titles an item had before its outlet edited it (same URL, a new title from the source that "
                        "showed the old one). The item keeps its row; its title is the newest.",
         "columns": {
+            "id": "Row id",
             "item_id": "The item",
             "title": "The title it had",
             "title_key": "That title folded",
@@ -150,10 +174,36 @@ TABLES = {
     "story_keys": {
         "description": "Index of near-duplicate candidate keys (MinHash bands, cut-title keys) per item and day; "
                        "internal to the store.",
+        "columns": {
+            "day": "The item's day (date.toordinal of its publication or first-seen date; 0 for cut-title keys)",
+            "key": "A MinHash band key of its headline, or a key of a title cut short",
+            "item_id": "The item",
+        },
         "hidden": True,
     },
-    "http_cache": {"description": "ETag and Last-Modified per fetched URL, for conditional GET.", "hidden": True},
-    "seed_imports": {"description": "Seed files imported (by SHA-256), so an import is never repeated."},
+    "http_cache": {
+        "description": "ETag and Last-Modified per source and fetched URL, for conditional GET.",
+        "columns": {
+            "source": "The source that fetched the URL (each source reads its own copy)",
+            "url": "The URL fetched",
+            "etag": "The ETag it answered with",
+            "last_modified": "The Last-Modified it answered with",
+            "updated_at": "When the answer was stored",
+            "discovered": "URLs the page listed (a sitemap index's children), read again when it answers 304 "
+                          "(JSON array)",
+        },
+        "hidden": True,
+    },
+    "seed_imports": {
+        "description": "Seed files imported (by SHA-256), so an import is never repeated.",
+        "columns": {
+            "sha256": "SHA-256 of the file's bytes (with --base-url, of the bytes and the base URL)",
+            "path": "The file or URL imported",
+            "imported_at": "When",
+            "items": "Items the seed listed (the article and its related headlines)",
+            "run_id": "The run recording the import (source 'seed')",
+        },
+    },
 }
 
 

@@ -120,3 +120,21 @@ def test_stale_and_broken_selector_flags_reach_the_attention_view(tmp_path):
         "quiet": ("stale", None),
         "redesigned": ("selectors_broken", "selector_empty"),
     }
+
+
+def test_every_table_and_column_is_described(tmp_path):
+    """The README promises a description for every table and column an analyst sees in Datasette."""
+    store = Store(tmp_path / "news.db", ZONE)
+    try:
+        tables = datasette_metadata("news")["databases"]["news"]["tables"]
+        names = [n for (n,) in store.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'items_fts%' "
+            "AND name NOT LIKE 'sqlite_%'")]
+        columns_sql = "SELECT name FROM pragma_table_info(?)"
+        undescribed = {name: [column for (column,) in store.conn.execute(columns_sql, (name,))
+                              if column not in tables.get(name, {}).get("columns", {})]
+                       for name in names}
+        assert {name: columns for name, columns in undescribed.items() if columns} == {}
+        assert all(tables[name].get("description") for name in names)
+    finally:
+        store.close()
