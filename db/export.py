@@ -3,33 +3,107 @@
 CSV is UTF-8 with a byte-order mark (so spreadsheet programs read Chinese correctly) and a header row. A cell that
 begins with ``=``, ``+``, ``-``, ``@`` (or a tab/CR) is prefixed with an apostrophe so a spreadsheet does not run it
 as a formula; Datasette's own CSV export has no such guard (FACTS.md).
+
+Filters are checked before anything is read or written (``time_bound``, ``check_names``): a time that cannot be
+read, or a topic or source nobody has heard of, would otherwise select nothing (or everything) without a word.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from typing import IO
 
 COLUMNS = ("id", "title", "url", "publisher", "published_at", "first_seen_at", "last_seen_at", "story_id",
            "topics", "sources", "summary")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_DAY_FORMS = (
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
+    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]?"),
+)
+_TIME_FORMS = "a date such as 2020-12-01 (or 2020/12/1, 2020年12月1日) or a time such as 2020-12-01T08:00 " \
+              "(with an offset such as +08:00 or Z, else in config.yaml's timezone)"
+
+
+class FilterError(ValueError):
+    "An export filter has a value export cannot use; the message names the option and the value."
 
 
 @dataclass(frozen=True)
 class ExportFilter:
     topic: str | None = None
     source: str | None = None
-    since: str | None = None      # ISO date or datetime, compared with published_at (else first_seen_at)
-    until: str | None = None
+    since: str | None = None      # a day or an ISO time as time_bound gives it, compared with published_at
+    until: str | None = None      # (else first_seen_at); a day includes the whole day
     search: str | None = None     # full-text query, either script
 
 
+def time_bound(option: str, value: str, zone: tzinfo) -> str:
+    """A ``--since``/``--until`` value in the form the stored times compare with, or FilterError naming it.
+
+    A day gives ``2020-12-01`` (``--until`` then includes the whole day); a time gives ISO 8601 with the offset of
+    ``zone`` (``2020-12-01T08:00:00+08:00``), a time written without an offset being read in ``zone``.
+    """
+    written = value.strip()
+    for form in _DAY_FORMS:
+        match = form.fullmatch(written)
+        if match:
+            try:
+                return date(*(int(part) for part in match.groups())).isoformat()
+            except ValueError:
+                raise FilterError(f"{option} {value!r}: there is no such day; expected {_TIME_FORMS}") from None
+    try:
+        when = datetime.fromisoformat(written)
+    except ValueError:
+        raise FilterError(f"{option} {value!r}: expected {_TIME_FORMS}") from None
+    when = when.replace(tzinfo=zone) if when.tzinfo is None else when.astimezone(zone)
+    return when.isoformat(timespec="seconds")
+
+
+def check_names(conn: sqlite3.Connection, filters: ExportFilter, *, topics: Iterable[str],
+                sources: Iterable[str]) -> None:
+    """FilterError unless ``--topic`` and ``--source`` name a topic or source configured or seen in the database
+    (a topic or source since taken out of config.yaml keeps its rows; seed imports are source ``seed``)."""
+    if filters.topic:
+        topics = sorted(set(topics))
+        if filters.topic not in topics and not _exists(conn, "SELECT 1 FROM item_topics WHERE topic = :name",
+                                                       filters.topic):
+            stored = _names(conn, "SELECT DISTINCT topic FROM item_topics", topics)
+            raise FilterError(f"unknown topic {filters.topic!r} ({_known(topics, stored)})")
+    if filters.source:
+        sources = sorted(set(sources))
+        if filters.source not in sources and not _exists(
+                conn, "SELECT 1 FROM sources WHERE name = :name UNION ALL SELECT 1 FROM runs WHERE source = :name",
+                filters.source):
+            stored = _names(conn, "SELECT name FROM sources UNION SELECT DISTINCT source FROM runs", sources)
+            raise FilterError(f"unknown source {filters.source!r} ({_known(sources, stored)})")
+
+
+def _exists(conn: sqlite3.Connection, sql: str, name: str) -> bool:
+    return conn.execute(f"SELECT EXISTS ({sql})", {"name": name}).fetchone()[0] == 1
+
+
+def _names(conn: sqlite3.Connection, sql: str, configured: list[str]) -> list[str]:
+    return sorted({row[0] for row in conn.execute(sql) if row[0]} - set(configured))
+
+
+def _known(configured: list[str], stored: list[str]) -> str:
+    known = f"configured: {', '.join(configured) or 'none'}"
+    return known + (f"; also in the database: {', '.join(stored)}" if stored else "")
+
+
 def select_items(conn: sqlite3.Connection, filters: ExportFilter) -> Iterator[dict]:
-    """Matching items, newest first (by publication time, else first sighting)."""
+    """Matching items, newest first (by publication time, else first sighting).
+
+    The query runs at once, so a database that cannot be read fails here, before an output file is opened; the
+    rows are then read as they are written."""
     where, params = [], {}
     if filters.topic:
         where.append("id IN (SELECT item_id FROM item_topics WHERE topic = :topic)")
@@ -52,8 +126,7 @@ def select_items(conn: sqlite3.Connection, filters: ExportFilter) -> Iterator[di
     sql += " ORDER BY coalesce(published_at, first_seen_at) DESC, id DESC"
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    for row in cursor:
-        yield dict(zip(names, row, strict=True))
+    return (dict(zip(names, row, strict=True)) for row in cursor)
 
 
 def write_csv(rows: Iterator[dict], out: IO[str]) -> int:

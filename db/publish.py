@@ -4,11 +4,18 @@ Datasette runs as a child process (``python -m datasette serve``) so a slow quer
 never stalls the writer. It opens the file in mutable read-only mode (``mode=ro``), which is safe beside the
 monitor's writes; ``-i`` (immutable) is not used because it can return wrong results on a changing file (FACTS.md).
 The search tokenizer reaches Datasette through the ``news_monitor`` plug-in entry point installed with the package.
+
+Datasette names a database after its file's stem: ``data/news.db`` is browsed at ``/news``, ``archive.db`` at
+``/archive`` (``browse_url``). A port already taken makes Datasette exit at once; ``port_problem`` finds that out
+before it is started, so the caller can say so in words.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +28,9 @@ SETTINGS = {
     "sql_time_limit_ms": "3000",
     "default_page_size": "50",
 }
+
+
+log = logging.getLogger(__name__)
 
 
 def write_metadata(database: Path, directory: Path) -> Path:
@@ -37,5 +47,31 @@ def datasette_command(database: Path, metadata: Path, host: str, port: int) -> l
     return command
 
 
+def browse_url(database: Path, host: str, port: int) -> str:
+    """Where Datasette shows ``database``: its name there is the file's stem, encoded as Datasette encodes it."""
+    from datasette.utils import tilde_encode
+
+    address = f"[{host}]" if ":" in host else host
+    return f"http://{address}:{port}/{tilde_encode(database.stem)}"
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why Datasette could not listen on ``host``:``port`` (found by binding a socket there), or None if it can.
+
+    The socket is bound with SO_REUSEADDR, as Datasette's server binds, so a port left in TIME_WAIT by an earlier
+    Datasette is not mistaken for a taken one.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.create_server((host, port), family=family):
+            return None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return f"port {port} on {host} is in use"
+        return f"cannot listen on {host} port {port} ({error.strerror or error})"
+
+
 def start_datasette(database: Path, metadata: Path, host: str, port: int) -> subprocess.Popen:
-    return subprocess.Popen(datasette_command(database, metadata, host, port))
+    process = subprocess.Popen(datasette_command(database, metadata, host, port))
+    log.info("Datasette serving %s at %s", database, browse_url(database, host, port))
+    return process

@@ -1,20 +1,25 @@
 """The command line: ``run_monitor.py [--config PATH] COMMAND``.
 
-The only place where domain errors become messages and exit codes: 0 ok, 1 a source or seed failed (or, for
-``status`` and ``export``, there is no database yet), 2 the configuration is invalid (a missing seed file included).
+The only place where domain errors become messages and exit codes: 0 ok; 1 a source or seed failed, or a file or
+the database cannot be used (for ``status``, ``export`` and ``serve`` also: there is no database yet; for ``serve``:
+the Datasette port is taken); 2 the configuration is invalid (a missing seed file included) or a command-line option
+is (argparse's own usage errors are 2 as well). Each problem is one line naming the path or option and what to do.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from monitor import text
 from monitor.config import Config, load_config
@@ -23,6 +28,11 @@ from monitor.errors import ConfigError, NewsMonitorError, SeedError
 log = logging.getLogger("monitor")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_USAGE = 2   # a command-line option with a value the command cannot use, as argparse's own usage errors
+
+
+class UsageError(Exception):
+    "A command-line option has a value the command cannot use; the message names the option and the value."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,18 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    if args.command is None:   # `run` is the default command: the same, with the defaults of its own options
+        args = parser.parse_args([*argv, "run"])
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    command = args.command or "run"
     try:
         config = load_config(args.config)
-        return COMMANDS[command](config, args)
+        return COMMANDS[args.command](config, args)
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except NewsMonitorError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -93,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_check(config: Config, args) -> int:
+    from db.publish import browse_url
+
     print(f"config:    {config.path}")
     print(f"database:  {config.database}")
     print(f"timezone:  {config.timezone}")
-    print(f"datasette: http://{config.datasette.host}:{config.datasette.port}/")
+    print(f"datasette: {browse_url(config.database, config.datasette.host, config.datasette.port)}")
     for path in config.seeds:
         print(f"seed:      {path}{'' if path.exists() else '  (missing!)'}")
     for rule in config.topics:
@@ -117,9 +135,42 @@ def cmd_check(config: Config, args) -> int:
 def _require_seed_files(config: Config) -> None:
     """A configured seed file that does not exist is a config error (exit 2) for check, once and run alike, found
     before anything is opened or imported."""
-    missing = [p for p in config.seeds if not p.exists()]
-    if missing:
-        raise ConfigError(f"seeds: no such file {missing[0]}")
+    for i, path in enumerate(config.seeds):
+        if not path.exists():
+            raise ConfigError(f"{config.path}: seeds[{i}]: no such file {path}")
+
+
+@contextlib.contextmanager
+def _opening_database(config: Config):
+    """Turn a database that cannot be opened, created or migrated into one line naming it and what to do."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as error:
+        raise NewsMonitorError(_database_problem(config, error)) from None
+
+
+def _database_problem(config: Config, error: Exception) -> str:
+    path = config.database
+    if isinstance(error, sqlite3.DatabaseError) and getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
+        return (f"{path} is not an SQLite database: point `database:` in {config.path} at a news-monitor database "
+                "or at a file that does not exist yet")
+    blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+    if path.is_dir():
+        reason = "it is a directory"
+    elif blocking is not None:
+        reason = f"{blocking} is a file, not a directory"
+    else:
+        reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+    return (f"cannot open or create the database {path} ({reason}): check that its directory can be created and "
+            f"written to, or change `database:` in {config.path}")
+
+
+def _check_writable_database(config: Config) -> None:
+    """Open (creating and migrating) the database once, so the service starts only where it can write."""
+    from db.store import Store
+
+    with _opening_database(config):
+        Store(config.database, text.zone(config.timezone)).close()
 
 
 def cmd_seed(config: Config, args) -> int:
@@ -132,11 +183,15 @@ def cmd_seed(config: Config, args) -> int:
             raise SeedError("--write-data takes exactly one seed document")
         seed, _, _ = read_seed_file(args.files[0], config.http, args.base_url)
         data = seed_to_data(seed, source_document=Path(args.files[0]).name, timezone=config.timezone)
-        args.write_data.parent.mkdir(parents=True, exist_ok=True)
-        args.write_data.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        try:
+            args.write_data.parent.mkdir(parents=True, exist_ok=True)
+            args.write_data.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise NewsMonitorError(_cannot_write(args.write_data, error)) from None
         print(f"{args.write_data}: {len(seed.related)} related headlines of {seed.article.title!r}")
         return EXIT_OK
-    store = Store(config.database, text.zone(config.timezone))
+    with _opening_database(config):
+        store = Store(config.database, text.zone(config.timezone))
     status = EXIT_OK
     try:
         for path in args.files:
@@ -163,7 +218,8 @@ def cmd_once(config: Config, args) -> int:
         config.source(name)   # unknown names fail before anything runs
     if not args.sources:
         _require_seed_files(config)
-    monitor = Monitor.open(config)
+    with _opening_database(config):
+        monitor = Monitor.open(config)
     try:
         if not args.sources:
             monitor.import_configured_seeds()
@@ -176,26 +232,55 @@ def cmd_once(config: Config, args) -> int:
 
 
 def cmd_run(config: Config, args) -> int:
+    from db.publish import port_problem
     from monitor.service import run_service
 
     _require_seed_files(config)
-    return run_service(
-        config,
-        host=args.host or config.datasette.host,
-        port=args.port or config.datasette.port,
-        with_datasette=not args.no_datasette,
-    )
+    _check_writable_database(config)
+    host, port = args.host or config.datasette.host, args.port or config.datasette.port
+    with_datasette = not args.no_datasette
+    problem = port_problem(host, port) if with_datasette else None
+    if problem:
+        # Datasette would exit at once, and the service only log its exit status: say why, and scrape on.
+        log.error("Datasette could not start: %s (%s); the monitor keeps scraping", problem,
+                  _port_hint(config, problem))
+        with_datasette = False
+    return run_service(config, host=host, port=port, with_datasette=with_datasette)
+
+
+def _port_hint(config: Config, problem: str) -> str:
+    if problem.endswith(" is in use"):
+        return f"set datasette.port in {config.path} or pass --port"
+    return f"set datasette.host and datasette.port in {config.path} or pass --host and --port"
 
 
 def cmd_serve(config: Config, args) -> int:
-    from db.publish import datasette_command, write_metadata
+    """Datasette over an existing database. Nothing is created, and nothing written unless the file was made by an
+    older release: then it is migrated first, as ``once`` or ``run`` would, so its tables match the descriptions."""
+    from db.publish import browse_url, datasette_command, port_problem, write_metadata
+    from db.schema import SCHEMA_VERSION
     from db.store import Store
 
-    Store(config.database, text.zone(config.timezone)).close()   # create and migrate, so there is something to serve
+    conn = _open_read_only(config)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+    if version == 0:
+        raise NewsMonitorError(f"{config.database} has no news-monitor tables yet: run `once` or `run` first")
+    host, port = args.host or config.datasette.host, args.port or config.datasette.port
+    problem = port_problem(host, port)
+    if problem:
+        raise NewsMonitorError(f"Datasette could not start: {problem} ({_port_hint(config, problem)})")
+    if version < SCHEMA_VERSION:
+        log.info("%s: upgrading from schema version %d to %d before serving it", config.database, version,
+                 SCHEMA_VERSION)
+        with _opening_database(config):
+            Store(config.database, text.zone(config.timezone)).close()
     with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
         metadata = write_metadata(config.database, Path(workdir))
-        command = datasette_command(config.database, metadata, args.host or config.datasette.host,
-                                    args.port or config.datasette.port)
+        command = datasette_command(config.database, metadata, host, port)
+        log.info("Datasette serving %s at %s", config.database, browse_url(config.database, host, port))
         return _foreground(command)
 
 
@@ -228,20 +313,35 @@ def _foreground(command: list[str]) -> int:
 
 
 def cmd_export(config: Config, args) -> int:
-    from db.export import ExportFilter, select_items, write_csv, write_jsonl
+    """Everything is checked (options, database, filter names, the query) before the output file is opened."""
+    from db.export import ExportFilter, FilterError, check_names, select_items, time_bound, write_csv, write_jsonl
     from db.search import register_search_tokenizer
 
+    zone = text.zone(config.timezone)
+    try:
+        since = time_bound("--since", args.since, zone) if args.since is not None else None
+        until = time_bound("--until", args.until, zone) if args.until is not None else None
+    except FilterError as error:
+        raise UsageError(str(error)) from None
+    filters = ExportFilter(topic=args.topic, source=args.source, since=since, until=until, search=args.search)
     conn = _open_read_only(config)
     register_search_tokenizer(conn)
-    filters = ExportFilter(topic=args.topic, source=args.source, since=args.since, until=args.until,
-                           search=args.search)
     write = write_csv if args.format == "csv" else write_jsonl
     try:
-        rows = select_items(conn, filters)
+        try:
+            check_names(conn, filters, topics=[t.name for t in config.topics], sources=[s.name for s in config.sources])
+            rows = select_items(conn, filters)
+        except FilterError as error:
+            raise UsageError(str(error)) from None
+        except sqlite3.Error as error:
+            raise NewsMonitorError(f"cannot read the items of {config.database}: {error}") from None
         if args.output:
             encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-            with open(args.output, "w", encoding=encoding, newline="") as out:
-                count = write(rows, out)
+            try:
+                with open(args.output, "w", encoding=encoding, newline="") as out:
+                    count = write(rows, out)
+            except OSError as error:   # a missing directory, a directory given as -o, a full disk...
+                raise NewsMonitorError(_cannot_write(args.output, error)) from None
             print(f"{args.output}: {count} items", file=sys.stderr)
         else:
             write(rows, sys.stdout)
@@ -250,21 +350,31 @@ def cmd_export(config: Config, args) -> int:
     return EXIT_OK
 
 
-def _open_read_only(config: Config):
-    """The database, opened read-only; a missing file is "no database yet" (exit 1), never created here."""
-    import sqlite3
+def _cannot_write(path: Path, error: OSError) -> str:
+    return f"cannot write {path}: {error.strerror or error}; check that its directory exists and can be written to"
 
+
+def _open_read_only(config: Config) -> sqlite3.Connection:
+    """The database, opened read-only; a missing file is "no database yet" (exit 1), never created here, and a
+    file that is not an SQLite database is named as such."""
     if not config.database.exists():
         raise NewsMonitorError(f"no database at {config.database} yet: run `once` or `run` first")
-    conn = sqlite3.connect(f"file:{config.database}?mode=ro", uri=True)
+    if config.database.is_dir():
+        raise NewsMonitorError(_database_problem(config, IsADirectoryError()))
+    conn = sqlite3.connect(f"file:{quote(str(config.database))}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as error:
+        conn.close()
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
+            raise NewsMonitorError(_database_problem(config, error)) from None
+        raise NewsMonitorError(f"cannot read the database {config.database}: {error}") from None
     return conn
 
 
 def cmd_status(config: Config, args) -> int:
     """Read-only: the configured sources, with the health the store last recorded for each (none: never run)."""
-    import sqlite3
-
     conn = _open_read_only(config)
     try:
         stored = {row["name"]: dict(row) for row in conn.execute("SELECT * FROM sources")}

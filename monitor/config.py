@@ -209,6 +209,12 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+def _describe(value: Any) -> str:
+    """A value for a message, cut short: a whole YAML list or a page of text would drown the message."""
+    kind = _kind(value)
+    return kind if len(kind) <= 60 else kind[:57] + "..."
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -224,6 +230,10 @@ _HTTP_KEYS = [f.name for f in fields(HttpSettings)]
 _SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select", "max_items",
                 "follow", "max_depth", "max_pages", "allowed_domains", "revisit_after"]
 FOLLOW_MODES = ("related",)
+RELATED_KIND = "related"   # the spider kind (monitor.spider.RELATED_KIND; not imported: the spider imports this module)
+# Read only by the spider (monitor/spider.py), which runs for kind: related and follow: related; max_pages is also
+# read by the pipeline's page queue for kinds that discover more pages of their own (a sitemap index's children).
+_SPIDER_KEYS = ("max_depth", "allowed_domains", "revisit_after")
 
 
 def _read_http(reader: _Reader, value: Any, path: str, base: HttpSettings) -> HttpSettings:
@@ -317,6 +327,7 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
     follow = reader.string(raw["follow"], f"{path}.follow") if raw.get("follow") is not None else None
     if follow is not None and follow not in FOLLOW_MODES:
         raise reader.fail(f"{path}.follow", f"expected one of {', '.join(FOLLOW_MODES)}, got {follow!r}")
+    _check_spider_keys(reader, raw, path, kind_name, follow, bool(url or urls), bool(source_topics))
     return SourceConfig(
         name=name,
         kind=kind_name,
@@ -339,6 +350,30 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
     )
 
 
+def _check_spider_keys(reader: _Reader, raw: dict, path: str, kind_name: str, follow: str | None, has_url: bool,
+                       has_topics: bool) -> None:
+    """Cross-field rules of the spider: a related source needs somewhere to start, and the spider's keys on a source
+    that never runs the spider are mistakes (they would be silently ignored)."""
+    from scrapers import get_kind, registered_kinds
+
+    spider = kind_name == RELATED_KIND or follow == RELATED_KIND
+    if kind_name == RELATED_KIND and not has_url and not has_topics:
+        raise reader.fail(path, "a related source needs url, urls or topics (with topics only, it starts from the "
+                                "stored items of those topics that have a page URL)")
+    if spider:
+        return
+    for key in _SPIDER_KEYS:
+        if key in raw:
+            raise reader.fail(f"{path}.{key}", f"only used by kind: {RELATED_KIND} or follow: {RELATED_KIND}; "
+                                               f"remove it, or add follow: {RELATED_KIND} to follow the items' pages")
+    discovering = [name for name in registered_kinds() if get_kind(name).discover]
+    if "max_pages" in raw and kind_name not in discovering:
+        kinds = " or ".join(f"kind: {name}" for name in discovering)
+        raise reader.fail(f"{path}.max_pages", f"only used by kind: {RELATED_KIND}, follow: {RELATED_KIND}"
+                                               f"{' or ' + kinds if kinds else ''}; remove it, or add follow: "
+                                               f"{RELATED_KIND} to follow the items' pages")
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raises ConfigError naming the file and key path of the first problem."""
     file = Path(path)
@@ -358,6 +393,9 @@ def load_config(path: str | Path) -> Config:
 def parse_config(data: Any, file: Path) -> Config:
     """Validate already-loaded YAML data (``file`` names it in messages and anchors relative paths)."""
     reader = _Reader(file)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of settings (database, sources, ...), "
+                          f"got {_describe(data)}")
     raw = reader.mapping(data, "", _TOP_KEYS, required=("database",))
     base_dir = file.resolve().parent
     database = base_dir / reader.string(raw["database"], "database")

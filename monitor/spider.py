@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from db.store import Store
 from monitor import text
 from monitor.config import Config, SourceConfig
-from monitor.errors import FetchError, ScrapeError
+from monitor.errors import FetchError
 from monitor.fetch import Fetcher
 from monitor.normalise import Item, apply_topics, normalise
 from monitor.topics import TopicRule, match_topics
@@ -227,17 +227,13 @@ def crawl(source: SourceConfig, followed: list[tuple[int, str]], *, config: Conf
           fetcher: Fetcher, zone: tzinfo, run_id: int) -> CrawlResult:
     """Crawl from the source's start pages (kind ``related``) or from ``followed`` items (``follow: related``).
 
-    ``followed`` holds (item id, url) of the items this run stored. Raises ScrapeError for a ``related`` source
-    that has nothing to start from (no url/urls and no topics).
+    ``followed`` holds (item id, url) of the items this run stored. A ``related`` source without url/urls starts
+    from stored items of its topics (config validation makes sure it has topics).
     """
     starts = [Start(url=url, item_id=item_id) for item_id, url in followed]
     if source.kind == RELATED_KIND:
         starts = [Start(url=url, configured=True) for url in source.start_urls]
         if not starts:
-            if not source.topics:
-                raise ScrapeError(f"related: source {source.name!r} has neither url/urls nor topics, so it has no "
-                                  "page to start from; give it a url or the topics whose items it should follow",
-                                  error_class="no_start")
             since = datetime.now(zone) - timedelta(seconds=source.revisit_after)
             starts = [Start(url=url, item_id=item_id) for item_id, url in
                       store.items_to_follow(source.topics, not_fetched_since=since, limit=source.max_pages)]

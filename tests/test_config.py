@@ -87,11 +87,36 @@ def test_a_full_config_is_read_into_settings(tmp_path):
     ({"sources": []}, "database: required key is missing"),
     ({"database": "x.db", "datasete": {}}, "datasete: unknown key; did you mean 'datasette'?"),
     ("database: [unclosed", "not valid YAML"),
+    (with_source(kind="related", url=None), "sources[2]: a related source needs url, urls or topics"),
+    (with_source(max_depth=3), "sources[2].max_depth: only used by kind: related or follow: related"),
+    (with_source(allowed_domains=["example.org"]),
+     "sources[2].allowed_domains: only used by kind: related or follow: related"),
+    (with_source(revisit_after="1d"), "sources[2].revisit_after: only used by kind: related or follow: related"),
+    (with_source(max_pages=5), "sources[2].max_pages: only used by kind: related, follow: related or kind: sitemap"),
+    ("- database: x.db\n- sources: []\n", ": the top level must be a mapping of settings (database, sources, ...), "
+                                          "got list"),
+    ("just words", ": the top level must be a mapping of settings (database, sources, ...), got 'just words'"),
 ])
 def test_mistakes_name_the_key_path(tmp_path, data, expected):
     message = config_error(tmp_path, data)
     assert expected in message
     assert str(tmp_path / "config.yaml") in message
+
+
+def test_spider_keys_where_they_are_used(tmp_path):
+    """max_depth, allowed_domains and revisit_after belong to the spider; max_pages also caps a sitemap's children."""
+    spider = {"max_depth": 1, "max_pages": 5, "allowed_domains": ["example.org"], "revisit_after": "1d"}
+    config = load_config(write(tmp_path, with_source(follow="related", **spider)))
+    assert config.sources[2].max_depth == 1 and config.sources[2].allowed_domains == ("example.org",)
+    config = load_config(write(tmp_path, with_source(kind="related", url=None, topics=["t"], **spider)))
+    assert config.sources[2].start_urls == () and config.sources[2].revisit_after == 86400
+    assert load_config(write(tmp_path, with_source(kind="sitemap", max_pages=5))).sources[2].max_pages == 5
+
+
+def test_a_related_source_without_a_start_fails_check(tmp_path, capsys):
+    path = write(tmp_path, with_source(kind="related", url=None))
+    assert main(["--config", str(path), "check"]) == 2
+    assert f"config error: {path}: sources[2]: a related source needs url, urls or topics" in capsys.readouterr().err
 
 
 def test_values():
@@ -121,10 +146,11 @@ def test_check_prints_the_plan_and_touches_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "source:    feed [rss] every 15m" in out and "http://127.0.0.1:9/feed.xml" in out
     assert "topic:     t: any=['脫貧']" in out and "ok: 3 sources, 1 topics" in out
+    assert "datasette: http://127.0.0.1:8001/news\n" in out      # the browse URL: Datasette names it after news.db
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "seed.json"]
 
 
 def test_check_reports_a_missing_seed_file(tmp_path, capsys):
     path = write(tmp_path, {"database": "x.db", "seeds": ["nowhere.json"]})
     assert main(["--config", str(path), "check"]) == 2
-    assert "seeds: no such file" in capsys.readouterr().err
+    assert f"config error: {path}: seeds[0]: no such file {tmp_path / 'nowhere.json'}" in capsys.readouterr().err

@@ -131,5 +131,54 @@ def test_a_missing_seed_file_is_a_config_error_everywhere(command, tmp_path, cap
     config = write_config(tmp_path, [{"name": "feed", "kind": "rss", "url": "http://127.0.0.1:9/feed.xml",
                                       "every": "1h"}], seeds=["no-such-seed.json"])
     assert main(["--config", str(config), *command]) == 2
-    assert f"config error: seeds: no such file {tmp_path / 'no-such-seed.json'}" in capsys.readouterr().err
+    message = f"config error: {config}: seeds[0]: no such file {tmp_path / 'no-such-seed.json'}"
+    assert message in capsys.readouterr().err
     assert not (tmp_path / "news.db").exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--since", "yesterday"), ("--until", "2020-13-01"), ("--since", "2020-02-30"), ("--until", "2020-12-01T25:00"),
+    ("--since", "12/01/2020"),
+])
+def test_export_refuses_a_time_it_cannot_read(filled, tmp_path, capsys, option, value):
+    """Exit 2 naming the option and the value, before anything is written (they used to select nothing or all)."""
+    out = tmp_path / "out.csv"
+    capsys.readouterr()
+    assert main(["--config", str(filled), "export", "-o", str(out), option, value]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {option} {value!r}: " in err and "2020-12-01" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_export_reads_dates_in_chinese_and_slash_forms_and_times_with_or_without_offset(filled, tmp_path):
+    iso = export_csv(filled, tmp_path, "--since", "2020-12-01", "--until", "2020-12-15")
+    assert iso
+    assert export_csv(filled, tmp_path, "--since", "2020年12月1日", "--until", "2020/12/15") == iso
+    assert export_csv(filled, tmp_path, "--since", "2020-12-1", "--until", "2020-12-15") == iso
+    local = export_csv(filled, tmp_path, "--since", "2020-12-11T18:00", "--until", "2020-12-16T00:00")
+    assert local and all("2020-12-11T18:00" <= row["published_at"] < "2020-12-16" for row in local)
+    # The same instants written in UTC: read in config.yaml's timezone (Asia/Shanghai, +08:00) before comparing.
+    assert export_csv(filled, tmp_path, "--since", "2020-12-11T10:00Z", "--until", "2020-12-15T16:00:00+00:00") == local
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ("--topic", "unknown topic 'nope' (configured: poverty)"),
+    ("--source", "unknown source 'nope' (configured: feed, formula, gone; also in the database: seed)"),
+])
+def test_export_names_an_unknown_topic_or_source(filled, tmp_path, capsys, option, message):
+    out = tmp_path / "out.csv"
+    capsys.readouterr()
+    assert main(["--config", str(filled), "export", "-o", str(out), option, "nope"]) == 2
+    assert f"error: {message}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_export_knows_the_sources_and_topics_the_database_has_seen(filled, tmp_path):
+    """Seed imports are source 'seed'; a source or topic taken out of config.yaml keeps its stored rows."""
+    assert len(export_csv(filled, tmp_path, "--source", "seed")) >= 20
+    config = yaml.safe_load(filled.read_text(encoding="utf-8"))
+    config["sources"] = [s for s in config["sources"] if s["name"] != "formula"]
+    config["topics"] = {"other": {"any": ["其他"]}}
+    filled.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    assert len(export_csv(filled, tmp_path, "--source", "formula")) == 1
+    assert len(export_csv(filled, tmp_path, "--topic", "poverty")) == 22

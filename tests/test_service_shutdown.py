@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from monitor.cli import main
 from tests.conftest import OWN_FIXTURES, PROJECT_DIR
 from tests.fetch_server import answer, serve
 from tests.helpers import write_config
@@ -104,6 +105,7 @@ def test_sigterm_while_a_source_runs_waits_for_the_run_and_exits_cleanly(tmp_pat
 def test_sigterm_to_serve_stops_datasette_too(tmp_path):
     port = free_port()
     config = write_config(tmp_path, [], datasette={"host": "127.0.0.1", "port": port})
+    assert main(["--config", str(config), "once"]) == 0          # serve needs a database to exist
     process = start(config, "serve")
     datasette: list[int] = []
     try:

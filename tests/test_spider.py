@@ -188,13 +188,6 @@ def test_related_source_without_url_starts_from_stored_items(site, open_monitor)
     assert sorted(requested(site)[3:]) == ["/news/b1.html", "/news/b2.html", "/news/start.html"]
 
 
-def test_related_source_with_nothing_to_start_from_fails_clearly(site, open_monitor):
-    monitor = open_monitor([{"name": "spider", "kind": "related", "every": "6h"}])
-    [result] = monitor.run_once(["spider"])
-    assert result.status == "error" and result.error_class == "no_start"
-    assert "neither url/urls nor topics" in result.error
-
-
 def test_failed_pages_transient_retried_lasting_not(httpserver, open_monitor):
     page = ("<html><head><meta charset='utf-8'></head><body><h1>脱贫攻坚总览</h1><h2>相关新闻</h2><ul>"
             "<li><a href='/busy.html'>脱贫攻坚：服务器忙的一页</a></li>"
