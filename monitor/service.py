@@ -250,7 +250,6 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
             log.info("scheduled %d sources; database %s", len(scheduler.get_jobs()), config.database)
             if with_datasette:
                 datasette = start_datasette(config.database, write_metadata(config.database, Path(workdir)), host, port)
-                log.info("Datasette at http://%s:%d/", host, port)
             while not stop.wait(1.0):
                 if datasette is not None and datasette.poll() is not None:
                     log.error("Datasette exited with status %s; the monitor keeps running", datasette.returncode)
