@@ -214,7 +214,24 @@ def _v4_related(db: sqlite_utils.Database) -> None:
     db["links"].create_index(["run_id"], if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related]
+def _v5_http_cache_per_source(db: sqlite_utils.Database) -> None:
+    """Conditional-GET state per (source, url): two sources reading one URL no longer answer for each other.
+
+    Keyed by URL alone, the validators one source stored made the server answer 304 to the next source on the same
+    URL, which then never read that version (two rss sources on one feed with different topics: the second stored
+    nothing). The old rows say nothing about which source stored them, so they are dropped rather than guessed: the
+    cache only saves a download, and copying a row to every source on its URL would repeat the bug once. Each
+    source's next run is a full GET.
+    """
+    db["http_cache"].drop()
+    db["http_cache"].create(
+        {"source": str, "url": str, "etag": str, "last_modified": str, "updated_at": str, "discovered": str},
+        pk=("source", "url"),
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related,
+                                                              _v5_http_cache_per_source]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

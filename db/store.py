@@ -255,25 +255,28 @@ class Store:
 
     # --- conditional GET state ---------------------------------------------------------------------------
 
-    def http_cache(self, url: str) -> tuple[str | None, str | None, list[str]]:
-        """ETag, Last-Modified and the URLs the page listed when it was last read."""
+    def http_cache(self, source: str, url: str) -> tuple[str | None, str | None, list[str]]:
+        """ETag, Last-Modified and the URLs the page listed when ``source`` last read ``url``.
+
+        Per source: another source's validators would make the server answer 304 to a version this one never read.
+        """
         with self._lock:   # the connection is shared by the scheduler's threads: reads take the lock too
             row = self.conn.execute(
-                "SELECT etag, last_modified, discovered FROM http_cache WHERE url = ?", (url,)
+                "SELECT etag, last_modified, discovered FROM http_cache WHERE source = ? AND url = ?", (source, url)
             ).fetchone()
         if not row:
             return None, None, []
         return row["etag"], row["last_modified"], json.loads(row["discovered"] or "[]")
 
-    def remember_http_cache(self, url: str, etag: str | None, last_modified: str | None,
+    def remember_http_cache(self, source: str, url: str, etag: str | None, last_modified: str | None,
                             discovered: list[str] | None = None) -> None:
         if not etag and not last_modified:
             return
         with self._lock, self.conn:
             self.conn.execute(
-                "INSERT OR REPLACE INTO http_cache (url, etag, last_modified, discovered, updated_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (url, etag, last_modified, json.dumps(discovered or [], ensure_ascii=False), self.now()),
+                "INSERT OR REPLACE INTO http_cache (source, url, etag, last_modified, discovered, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (source, url, etag, last_modified, json.dumps(discovered or [], ensure_ascii=False), self.now()),
             )
 
     # --- seed imports ------------------------------------------------------------------------------------

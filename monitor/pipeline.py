@@ -55,8 +55,9 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     """Scrape one source once and record the run; never raises for a source's own failure."""
     run_id = store.start_run(source.name)
     result = RunResult(source=source.name, run_id=run_id, status="ok")
-    # A source with topics keeps only matching items; items of other sources are labelled with every topic.
-    rules = config.topic_rules(source.topics) if source.topics else config.topics
+    # DESIGN.md: every item is labelled with each configured topic it matches, whatever its source; a source's own
+    # `topics:` only decides which items it keeps (those matching one of them).
+    rules = config.topics
     kind = get_kind(source.kind)
     options = {"select": dict(source.select)}
     # Kind `related` has no page to scrape here: the spider below fetches, reads and stores its own pages.
@@ -78,7 +79,7 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
             if read.response.not_modified:
                 continue
             fetched_any = True
-            items = _prepare(read.raw_items, zone, rules, keep_unmatched=not source.topics)
+            items = _prepare(read.raw_items, zone, rules, keep=source.topics)
             room = max(0, source.max_items - result.items_seen)
             over_cap += max(0, len(items) - room)
             items = items[:room]
@@ -88,7 +89,8 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
             if source.follow == spider.FOLLOW_RELATED:
                 followed += [(i, item.url) for i, item in zip(saved.item_ids, items, strict=True) if item.url]
             # Remembered only once the items are stored, so a failed parse is retried in full next time.
-            store.remember_http_cache(url, read.response.etag, read.response.last_modified, read.discovered)
+            store.remember_http_cache(source.name, url, read.response.etag, read.response.last_modified,
+                                      read.discovered)
         if source.kind == spider.RELATED_KIND or followed:
             # Article pages: what they say fills their items; related headlines become items and links.
             crawl = spider.crawl(source, followed, config=config, store=store, fetcher=fetcher, zone=zone,
@@ -131,7 +133,7 @@ class _Read:
 def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, options: dict, *, store: Store,
                fetcher: Fetcher, result: RunResult) -> _Read:
     """Fetch one page (conditionally) and scrape it; the run learns the HTTP status and the page's codec."""
-    etag, last_modified, discovered = store.http_cache(url)
+    etag, last_modified, discovered = store.http_cache(source.name, url)
     response = fetcher.fetch(url, etag=etag, last_modified=last_modified, settings=source.http,
                              **({} if configured else {"configured": False}))
     result.http_status = response.status
@@ -184,8 +186,9 @@ def _fail(result: RunResult, failed: list[FetchError | ScrapeError]) -> None:
     result.http_status = getattr(first, "http_status", None) or result.http_status
 
 
-def _prepare(raw_items, zone: tzinfo, rules, *, keep_unmatched: bool) -> list[Item]:
-    """Normalise and topic-match; a source with topics keeps only the items that match one."""
+def _prepare(raw_items, zone: tzinfo, rules, *, keep: tuple[str, ...]) -> list[Item]:
+    """Normalise and label each item with every topic it matches; with ``keep`` (the source's topics), only the
+    items matching one of those are kept."""
     now = datetime.now(zone)
     items = []
     for raw in raw_items:
@@ -193,6 +196,6 @@ def _prepare(raw_items, zone: tzinfo, rules, *, keep_unmatched: bool) -> list[It
         if item is None:
             continue
         apply_topics(item, rules)
-        if keep_unmatched or item.topics:
+        if not keep or not item.topics.keys().isdisjoint(keep):
             items.append(item)
     return items

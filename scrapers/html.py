@@ -25,8 +25,11 @@ Decisions:
   (``<em><!--red_beg-->高考<!--red_end--></em>有多重要``) stays one word, where ``get_text(" ")`` would
   write ``高考 有多重要``. Comments, scripts and styles are dropped; entities are unescaped by the parser.
 * Links resolve against ``<base href>`` if present, else the page URL (so ``//new.qq.com/...`` takes the
-  page's scheme). Only http(s) results are kept: ``javascript:``, ``mailto:``, ``#`` and empty hrefs give
-  ``url=None``.
+  page's scheme). Only http(s) results become item URLs. When the link selector matches several elements in an
+  item, the first http(s) one is used. An item whose links all have another scheme (``javascript:``, ``mailto:``,
+  ``tel:``, ``data:``...) is page chrome, not a headline (``关闭窗口``, ``打印本稿`` on Xinhua's pages): it is
+  dropped, and the drops are counted in a log line. An item with no link at all, or only ``#`` or an empty
+  href, is kept with ``url=None``.
 * ``published`` is the raw text (``2020年12月11日 18:56``, ``12-08``); when the selector names no attribute
   and the element carries a ``datetime`` attribute (``<time datetime=...>``), that attribute is used
   instead.
@@ -68,6 +71,7 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 _SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 _FIELD_SELECTOR = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$", re.S)
 _URL_NOISE = re.compile(r"[\t\n\r]")   # browsers drop tabs and newlines inside URLs
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _MARKUP_HINT = re.compile(r"<[A-Za-z!/?]|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
 
 
@@ -198,6 +202,15 @@ def resolve_link(base: str | None, href: str | None) -> str | None:
     return url
 
 
+def non_web_link(href: str | None) -> bool:
+    """Whether ``href`` names a scheme other than http(s) (``javascript:``, ``mailto:``, ``tel:``, ``data:``...):
+    a link that is no web page, as opposed to a relative, empty or ``#`` one."""
+    if not href:
+        return False
+    match = _SCHEME.match(_URL_NOISE.sub("", href).strip())
+    return match is not None and match.group(1).lower() not in ("http", "https")
+
+
 @dataclass(frozen=True)
 class FieldSelector:
     """A field selector: CSS (None = the item itself) and an optional attribute name."""
@@ -226,8 +239,17 @@ class FieldSelector:
     def value(self, item: Tag) -> str | None:
         """The attribute or text of the matched element; None if nothing matched or the value is absent."""
         element = self.find(item)
-        if element is None:
-            return None
+        return None if element is None else self._value_of(element)
+
+    def values(self, item: Tag) -> list[str]:
+        """The values of every element the selector matches inside the item (the item itself if none does)."""
+        if self.compiled is None:
+            elements = [item]
+        else:
+            elements = self.compiled.select(item) or ([item] if self.compiled.match(item) else [])
+        return [value for element in elements if (value := self._value_of(element)) is not None]
+
+    def _value_of(self, element: Tag) -> str | None:
         if self.attr is None:
             return element_text(element)
         value = element.get(self.attr)
@@ -289,12 +311,18 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
                           "the page layout may have changed", error_class="selector_empty")
 
     items: list[RawItem] = []
+    chrome = 0    # items whose only links are javascript:, mailto:... (see the module docstring)
     for element in elements:
         values: dict[str, str | None] = {}
         for field, selector in fields.items():
-            values[field] = None if selector is None else selector.value(element)
+            if field != "link":
+                values[field] = None if selector is None else selector.value(element)
         title = collapse_whitespace(values["title"] or "")
         if not title:
+            continue
+        url, link_is_chrome = _item_link(fields["link"], element, base_url)
+        if link_is_chrome:
+            chrome += 1
             continue
         published = values["published"]
         published_selector = fields["published"]
@@ -307,12 +335,20 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
             summary = summary[: SUMMARY_MAX_CHARS - 1].rstrip() + "…"
         items.append(RawItem(
             title=title,
-            url=resolve_link(base_url, values["link"]),
+            url=url,
             summary=summary or None,
             publisher=collapse_whitespace(values["publisher"] or "") or None,
             published=collapse_whitespace(published) if published else None,
             extra={"encoding": encoding},
         ))
+    if chrome:
+        log.log(logging.WARNING if not items else logging.INFO,
+                "html: %s: %d of %d items dropped: their links are not web addresses (javascript:, mailto:...)",
+                page.url, chrome, chrome + len(items))
+    if not items and chrome:
+        raise ScrapeError(f"html: selector {item_css!r} matched {len(elements)} elements on {page.url}, but the "
+                          f"links of all {chrome} with a title are javascript:, mailto: or the like (page controls, "
+                          "not headlines); check select.item and select.link", error_class="selector_empty")
     if not items:
         title_selector = fields["title"].source if fields["title"] else ""
         raise ScrapeError(f"html: selector {item_css!r} matched {len(elements)} elements on {page.url} "
@@ -324,3 +360,15 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
                           "the page's bytes do not match the encoding it declares, so nothing was stored; if it "
                           "reads correctly in a browser, please report it with this URL", error_class="encoding")
     return items
+
+
+def _item_link(selector: FieldSelector | None, element: Tag, base_url: str) -> tuple[str | None, bool]:
+    """The item's URL (its first http(s) link), and whether it has links but none of them is a web address."""
+    if selector is None:
+        return None, False
+    hrefs = selector.values(element)
+    for href in hrefs:
+        url = resolve_link(base_url, href)
+        if url is not None:
+            return url, False
+    return None, any(non_web_link(href) for href in hrefs)

@@ -30,7 +30,8 @@ text, punctuation aside, is one of ``RELATED_HEADINGS`` (first choice) or ``RECO
 nothing else), the block is the first following sibling holding two or more headline links, or a run of siblings
 holding one each (``<li>`` after ``<li>``); when the heading's own siblings have none, its parent's siblings are
 tried, up to ``MAX_CLIMB`` levels, never past a sibling that holds another heading. A headline link has an http(s)
-URL that is not a site's front page nor the article itself, and a text of at least ``MIN_TITLE_CHARS`` characters
+URL that is not a site's front page, a section's index page (``index_page``) nor the article itself, and a text of
+at least ``MIN_TITLE_CHARS`` characters
 (category labels such as 【新闻】 are not headlines) that does not end in a column separator (``半月谈丨``, a column
 label linked before its headline); links to the same URL (a picture and its caption) count once.
 
@@ -73,6 +74,11 @@ MAX_CLIMB = 3            # levels above the heading searched for its block
 MIN_BLOCK_LINKS = 2      # a lone link beside a heading is an advertisement more often than a block
 MAX_RELATED = 100        # headlines read from one block
 MIN_TITLE_CHARS = 5      # folded characters: shorter link texts are labels (新闻, 更多, 【详细】)
+MAX_INDEX_SEGMENTS = 2   # a section's index page is at most two directories deep (/world/, /news/asia/)
+_INDEX_FILE = re.compile(r"(?:index|default|main|home)\.(?:s?html?|php|aspx?|jsp)", re.I)
+_ARTICLE_SEGMENT = re.compile(r"\d{4}")
+_SLUG_SEPARATORS = re.compile(r"[-_]")
+_ARTICLE_QUERY = re.compile(r"\d{3}")
 _SECOND_LEVEL = frozenset({"com", "net", "org", "gov", "edu", "ac", "co", "or", "ne", "go", "mil", "idv"})
 _DATE_WINDOW = 300       # characters after the title searched for its printed date
 
@@ -168,6 +174,34 @@ def scrape_related(page: Page, options: dict[str, Any]) -> list[RawItem]:
     for item in article.related:
         item.extra.setdefault("encoding", article.encoding)
     return article.related
+
+
+def index_page(url: str) -> bool:
+    """Whether ``url`` is a site's front page or a section's index page, not an article.
+
+    Sites link their sections from headline blocks (sina's 推荐新闻 links a 中超 headline to
+    ``http://sports.sina.com.cn/csl/``, a page that changes every hour). An index page's path has at most two
+    segments and ends in ``/`` or an index file (``index.html``, ``index.shtml``, ``default.aspx``...): ``/``,
+    ``/csl/``, ``/world/asia/``, ``/china/index.shtml``. Not an index page, whatever its shape, when a segment looks
+    like an article's: a run of four digits (a date or an id: ``/2019/10/``, ``/t/378265/``), or a slug of three or
+    more words (``/news/poverty-alleviation-in-gansu/``); nor when the query, tracking parameters aside, holds a run of
+    three digits (``/?p=123``, ``/index.php?id=4567``). A path that does not end so (``/newsDetail_forward_5420361``,
+    ``/a/733320600_429139``, ``/c/doc.shtml``) is an article.
+    """
+    parts = urlsplit(canonical_url(url))
+    if _ARTICLE_QUERY.search(parts.query):
+        return False
+    segments = parts.path.split("/")[1:]
+    if segments and _INDEX_FILE.fullmatch(segments[-1]):
+        segments[-1] = ""
+    if not segments or segments == [""]:
+        return True                    # the front page: "/", "/index.html"
+    if segments[-1] != "":
+        return False                   # a page, not a directory
+    segments = segments[:-1]
+    return len(segments) <= MAX_INDEX_SEGMENTS and not any(
+        not segment or _ARTICLE_SEGMENT.search(segment) or len(_SLUG_SEPARATORS.findall(segment)) >= 2
+        for segment in segments)
 
 
 def site_of(url: str) -> str:
@@ -410,7 +444,7 @@ def _links_in(container: Tag, base_url: str, self_keys: set[str], self_title: st
         if not anchor.get("href"):
             continue
         url = resolve_link(base_url, str(anchor["href"]))
-        if url is None or urlsplit(url).path in ("", "/"):
+        if url is None or index_page(url):
             continue
         key = canonical_url(url)
         title = _link_title(anchor)

@@ -24,9 +24,17 @@ Decisions:
   ``2020-12-11``), an unknown zone name (``HKT``) or the ambiguous ``CST`` (US Central to feedparser, China
   Standard Time to many Chinese feeds) is passed as the raw string, because feedparser would silently read
   it as UTC or US time; the pipeline parses it in the configured time zone.
-* **Missing titles.** An entry with no title falls back to the start of its summary, then to its link
-  (``extra["title_from"]`` says which); only an entry with no title, no link and no summary is skipped. The
-  entries of v2ex's feed (one with neither title, link nor id) thus stay three distinct items.
+* **Missing titles.** An entry with no title falls back to the start of its summary (``extra["title_from"]``
+  says so); an entry with neither is skipped, and the skips are counted in a log line. Its link is no title: a
+  URL would never match a topic, and since a merge never replaces a title, it would stay on the item after a
+  page or another feed shows the real headline. The entries of v2ex's feed (one with neither title, link nor id,
+  but content) thus stay three distinct items.
+* **Relative links** resolve against the entry's ``xml:base`` (feedparser applies it), else the feed's own
+  address: its ``<link rel="alternate">`` (RSS: ``<channel><link>``), else the URL the feed was fetched from. A
+  feed's relative links are written against its site (v2ex's ``<id>/t/378265</id>`` means
+  ``https://www.v2ex.com/t/378265``), and feeds are often served from another host (a mirror, a proxy, RSSHub).
+  feedparser resolves against the fetch URL; when the feed names a site on another host and some entry link
+  came out on the fetch URL's host, the feed is parsed again with the site's address as its base.
 * ``publisher`` is the entry's ``<source>`` title (Google News names the outlet there) or None; the feed's
   own title goes to ``extra["feed_title"]``. The " - Publisher" suffix Google News puts in titles is left in
   place: removing it is the normaliser's job.
@@ -40,6 +48,7 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 
@@ -158,10 +167,10 @@ def _summary(entry: dict[str, Any]) -> str:
     return plain_text(summary, SUMMARY_MAX_CHARS)
 
 
-def _entry_to_item(entry: dict[str, Any], page: Page, feed_title: str, encoding: str) -> RawItem | None:
+def _entry_to_item(entry: dict[str, Any], base_url: str, feed_title: str, encoding: str) -> RawItem | None:
     title = plain_text(entry.get("title"))
     link = entry.get("link")
-    url = resolve_link(page.url, link) if isinstance(link, str) else None
+    url = resolve_link(base_url, link) if isinstance(link, str) else None
     summary = _summary(entry)
     extra: dict[str, Any] = {"encoding": encoding}
     if feed_title:
@@ -171,9 +180,6 @@ def _entry_to_item(entry: dict[str, Any], page: Page, feed_title: str, encoding:
             title = summary if len(summary) <= TITLE_FROM_SUMMARY_CHARS else (
                 summary[: TITLE_FROM_SUMMARY_CHARS - 1].rstrip() + "…")
             extra["title_from"] = "summary"
-        elif url:
-            title = url
-            extra["title_from"] = "link"
         else:
             return None
     source = entry.get("source")
@@ -193,6 +199,30 @@ def _entry_to_item(entry: dict[str, Any], page: Page, feed_title: str, encoding:
     )
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | None:
+    """The feed's site (its alternate link) when its relative links should resolve against it and did not.
+
+    That is when the site is on another host than the one the feed was fetched from, and some entry's link or id
+    came out on the fetch host: resolved from a relative reference (see the module docstring).
+    """
+    link = result.get("feed", {}).get("link")
+    site = resolve_link(fetched_from, link) if isinstance(link, str) else None
+    if site is None or _origin(site) == _origin(fetched_from):
+        return None
+    fetch_host = _origin(fetched_from) + "/"
+    for entry in result.get("entries", []):
+        for key in ("link", "id"):
+            value = entry.get(key)
+            if isinstance(value, str) and value.startswith(fetch_host):
+                return site
+    return None
+
+
 @register("rss")
 def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     """Items from an RSS or Atom feed (see the module docstring for the decisions)."""
@@ -203,15 +233,25 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
         what = describe_non_feed(page.body, header_charset)
         raise ScrapeError(f"not a feed: {page.url} returned {what}; check the source's url",
                           error_class="not_a_feed")
+    base_url = page.url
+    site = _site_base(result, page.url)
+    if site is not None:
+        result, encoding = parse_feed(page.body, header_charset, site)
+        base_url = site
     if result.get("bozo"):
         log.warning("rss: %s is not well-formed (%s); read %d entries anyway",
                     page.url, result.get("bozo_exception"), len(result.get("entries", [])))
     feed_title = plain_text(result.get("feed", {}).get("title"))
     items: list[RawItem] = []
-    for entry in result.get("entries", []):
-        item = _entry_to_item(entry, page, feed_title, encoding)
+    entries = result.get("entries", [])
+    for entry in entries:
+        item = _entry_to_item(entry, base_url, feed_title, encoding)
         if item is not None:
             items.append(item)
+    if len(items) < len(entries):
+        log.log(logging.WARNING if not items else logging.INFO,
+                "rss: %s: %d of %d entries skipped for having no title (nor a summary to take one from)",
+                page.url, len(entries) - len(items), len(entries))
     garbled = garbled_reason(text for item in items for text in (item.title, item.summary, item.publisher))
     if garbled:
         raise ScrapeError(f"rss: the text read from {page.url} is garbled ({garbled}, decoded as {encoding}): "

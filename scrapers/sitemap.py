@@ -18,8 +18,10 @@ Decisions:
   ``discover_sitemaps`` (registered as the kind's ``discover``), which the pipeline fetches in the same run,
   capped by the source's ``max_pages``, each URL at most once (an index listing itself or a child listing the
   index is no loop). Duplicates and the index's own URL are dropped here as well.
-* **Gzip** (``.xml.gz``) is recognised by its magic bytes (``1f 8b``) whatever the Content-Type says, and
-  decompressed incrementally up to ``MAX_DECOMPRESSED`` (50 MiB, the protocol's limit), stopping as soon as that
+* **Gzip** (``.xml.gz``) is recognised by its magic bytes (``1f 8b``) whatever the Content-Type says. A fetched
+  body is decompressed by the fetcher already (``monitor.fetch``: ``http.max_bytes`` counts the bytes after
+  decompression); bytes given to the kind directly are decompressed here by the same function
+  (``scrapers.base.gunzip``), up to ``MAX_DECOMPRESSED`` (50 MiB, the protocol's limit), stopping as soon as that
   is passed (``too_large``), so a gzip bomb costs little. A broken gzip body is ``decoding``.
 * **At most ``MAX_URLS`` (50,000, the protocol's limit) entries per document**; the rest are dropped with a
   warning.
@@ -40,7 +42,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -49,7 +50,8 @@ from lxml import etree
 
 from monitor.encoding import charset_from_content_type, decode_document
 from monitor.errors import ScrapeError
-from scrapers.base import Page, RawItem, register
+from scrapers.base import GZIP_MAGIC, GunzipError, Page, RawItem, register
+from scrapers.base import gunzip as base_gunzip
 from scrapers.html import collapse_whitespace, plain_text, resolve_link
 from scrapers.rss import describe_non_feed
 
@@ -57,8 +59,6 @@ log = logging.getLogger(__name__)
 
 MAX_URLS = 50_000                       # sitemaps.org: at most 50,000 URLs per sitemap
 MAX_DECOMPRESSED = 50 * 1024 * 1024     # sitemaps.org: at most 50 MB uncompressed
-GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1024 * 1024
 
 _XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 _TAG = re.compile(r"<[A-Za-z/!?]")
@@ -70,30 +70,21 @@ def _size(limit: int) -> str:
 
 
 def gunzip(body: bytes, url: str, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """Decompress a gzip body (all its members), stopping as soon as the output passes ``limit``.
+    """Decompress a gzip sitemap (``scrapers.base.gunzip``) up to ``limit``; ScrapeError naming ``url`` if it fails.
 
-    Output is produced at most ``_CHUNK`` bytes at a time, so a gzip bomb costs about ``limit`` bytes of memory
-    and the time to inflate them, never more.
+    The fetcher already decompresses a gzip body it is sent (up to ``http.max_bytes``); this reads the bytes of a
+    page given to the kind directly.
     """
-    out = bytearray()
-    data = body
     try:
-        while data[:2] == GZIP_MAGIC:   # a file may hold several gzip members, one after the other
-            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            while data and not decompressor.eof:
-                out += decompressor.decompress(data, _CHUNK)
-                if len(out) > limit:
-                    raise ScrapeError(f"sitemap: {url} decompresses to more than {_size(limit)}, the sitemap "
-                                      "protocol's limit; stopped reading it", error_class="too_large")
-                data = decompressor.unconsumed_tail
-            if not decompressor.eof:
-                raise ScrapeError(f"sitemap: {url} is a truncated gzip file (it ends before the compressed data "
-                                  "does); the server may have cut the download short", error_class="decoding")
-            data = decompressor.unused_data
-    except zlib.error as exc:
-        raise ScrapeError(f"sitemap: {url} starts like a gzip file but cannot be decompressed ({exc})",
-                          error_class="decoding") from exc
-    return bytes(out)
+        return base_gunzip(body, limit)
+    except GunzipError as exc:
+        if exc.reason == "too_large":
+            raise ScrapeError(f"sitemap: {url} decompresses to more than {_size(limit)}, the sitemap protocol's "
+                              "limit; stopped reading it", error_class="too_large") from exc
+        if exc.reason == "truncated":
+            raise ScrapeError(f"sitemap: {url} is a truncated gzip file (it ends before the compressed data does); "
+                              "the server may have cut the download short", error_class="decoding") from exc
+        raise ScrapeError(f"sitemap: {url} starts like a gzip file but {exc}", error_class="decoding") from exc
 
 
 def _local(tag: Any) -> str:

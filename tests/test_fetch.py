@@ -207,6 +207,61 @@ def test_compressed_body_is_decompressed(httpserver, fetcher, encoding, compress
     assert result.charset == "utf-8"
 
 
+# A 1x1 PNG, a PDF's first bytes: what a link to an image or a document returns.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+
+
+@pytest.mark.parametrize("path, content_type", [
+    ("/news/sitemap.xml.gz", "application/x-gzip"),      # a .gz file
+    ("/n1/2024/0424/c1001-40223222.html", "text/html"),    # a page gzipped without saying so
+])
+def test_a_gzip_body_without_content_encoding_is_decompressed(httpserver, fetcher, path, content_type):
+    text = "<html><head><title>脱贫攻坚</title></head><body>乡村振兴</body></html>".encode() * 50
+    httpserver.expect_request(path).respond_with_data(gzip.compress(text), content_type=content_type)
+    assert fetcher.fetch(httpserver.url_for(path)).body == text
+
+
+def test_a_gzip_body_without_content_encoding_counts_max_bytes_after_decompression(httpserver, fetcher):
+    body = gzip.compress(b"<html>" + b" " * 5000 + b"</html>")
+    assert len(body) < 1000
+    httpserver.expect_request("/page.html").respond_with_data(body, content_type="text/html")
+    error = fetch_error(fetcher, httpserver.url_for("/page.html"), settings=settings(max_bytes=1000))
+    assert error.error_class == "too_large" and "after gzip decompression" in str(error)
+    assert fetcher.fetch(httpserver.url_for("/page.html"), settings=settings(max_bytes=5013)).body.endswith(b"</html>")
+
+
+def test_a_broken_gzip_body_is_a_decoding_error(httpserver, fetcher):
+    httpserver.expect_request("/page.html").respond_with_data(gzip.compress(b"<html>" * 1000)[:-30])
+    error = fetch_error(fetcher, httpserver.url_for("/page.html"))
+    assert error.error_class == "decoding" and "gzip" in str(error)
+
+
+@pytest.mark.parametrize("body, described", [
+    (PNG, "a PNG image"),
+    (PDF, "a PDF document"),
+    (bytes(range(256)) * 4, "it starts with the bytes 00 01 02 03"),
+    (gzip.compress(gzip.compress(b"<html></html>")), "gzip data compressed twice"),
+])
+def test_binary_data_is_not_a_page(httpserver, fetcher, body, described):
+    httpserver.expect_request("/page").respond_with_data(body, content_type="text/html")
+    error = fetch_error(fetcher, httpserver.url_for("/page"))
+    assert error.error_class == "not_a_page"
+    assert described in str(error) and "binary data" in str(error) and httpserver.url_for("/page") in str(error)
+
+
+@pytest.mark.parametrize("body", [
+    "<html><body>脱贫攻坚</body></html>".encode("utf-16"),          # with a byte-order mark
+    "<html><body>脱贫攻坚</body></html>".encode("utf-16-le"),       # without: ASCII markup, NULs on one side
+    "<html><body>脱贫攻坚</body></html>".encode("utf-32"),
+    "<p>脫貧攻堅\x08 鄉村振興</p>".encode("big5"),                    # a stray control character
+    "第一条：乡村振兴\f第二条".encode("gbk"),
+], ids=["utf-16", "utf-16-le", "utf-32", "big5-backspace", "gbk-formfeed"])
+def test_text_in_any_encoding_is_not_binary(httpserver, fetcher, body):
+    httpserver.expect_request("/page").respond_with_data(body, content_type="text/html")
+    assert fetcher.fetch(httpserver.url_for("/page")).body == body
+
+
 def test_redirect_is_followed_and_final_url_reported(httpserver, fetcher):
     httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
     httpserver.expect_request("/new").respond_with_data(b"moved here")

@@ -96,6 +96,25 @@ def test_topics_filter_and_item_topics(httpserver, monitor_for):
     assert rows(monitor, "SELECT topics FROM items WHERE title = '乡村振兴：村里来了新产业'")[0][0] == '["poverty"]'
 
 
+def test_a_source_limited_to_one_topic_labels_its_items_with_every_topic_they_match(httpserver, monitor_for):
+    """A source's topics decide what it keeps; the labels are every configured topic an item matches (DESIGN.md)."""
+    serve_with_etag(httpserver, "/feed.xml", FEED, "application/rss+xml")
+    monitor = monitor_for(
+        [{"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m",
+          "topics": ["poverty"]}],
+        topics={"poverty": {"any": ["脫貧攻堅", "鄉村振興"]}, "rural": {"any": ["新产业"]},
+                "sports": {"any": ["足球"]}},
+    )
+    (result,) = monitor.run_once()
+    assert result.items_seen == 3                      # the sports item matches only `sports`: not kept
+    assert not rows(monitor, "SELECT 1 FROM items WHERE title LIKE '%足球%'")
+    both = rows(monitor, "SELECT id, topics FROM items WHERE title = '乡村振兴：村里来了新产业'")[0]
+    assert both["topics"] == '["poverty", "rural"]'
+    labels = rows(monitor, "SELECT topic, matched FROM item_topics WHERE item_id = ? ORDER BY topic", both["id"])
+    assert [tuple(r) for r in labels] == [("poverty", "脫貧攻堅, 鄉村振興"), ("rural", "新产业")]
+    assert {r[0] for r in rows(monitor, "SELECT topic FROM item_topics")} == {"poverty", "rural"}
+
+
 def test_duplicates_across_seed_feed_and_page_are_merged(httpserver, monitor_for, seed_document):
     serve_with_etag(httpserver, "/feed.xml", FEED, "application/rss+xml")
     monitor = monitor_for([{"name": "feed", "kind": "rss", "url": httpserver.url_for("/feed.xml"), "every": "15m"}])
@@ -132,6 +151,31 @@ def test_second_pass_adds_nothing_and_records_not_modified(httpserver, monitor_f
     assert feed_requests[1].headers["If-None-Match"] == '"v1"'
     assert counts == [rows(monitor, f"SELECT count(*) FROM {t}")[0][0] for t in ("items", "sightings")]
     assert [r[0] for r in rows(monitor, "SELECT status FROM runs ORDER BY id")] == ["ok", "not_modified"]
+
+
+def test_two_sources_on_one_feed_each_read_it_with_their_own_validators(httpserver, monitor_for):
+    """The ETag one source stored must not make the server answer 304 to another source on the same URL."""
+    feed_requests = serve_with_etag(httpserver, "/feed.xml", FEED, "application/rss+xml")
+    url = httpserver.url_for("/feed.xml")
+    monitor = monitor_for(
+        [{"name": "poverty-feed", "kind": "rss", "url": url, "every": "15m", "topics": ["poverty"]},
+         {"name": "sports-feed", "kind": "rss", "url": url, "every": "15m", "topics": ["sports"]}],
+        topics={"poverty": {"any": ["脫貧攻堅", "鄉村振興"]}, "sports": {"any": ["足球"]}},
+    )
+    (poverty,) = monitor.run_once(["poverty-feed"])
+    (sports,) = monitor.run_once(["sports-feed"])
+    assert (poverty.status, poverty.items_new) == ("ok", 3)
+    assert (sports.status, sports.http_status, sports.items_seen, sports.items_new) == ("ok", 200, 1, 1)
+    assert "If-None-Match" not in feed_requests[1].headers       # the second source asked unconditionally
+    stored = rows(monitor, "SELECT title, topics FROM items WHERE title LIKE '%足球%'")
+    assert [tuple(r) for r in stored] == [("体育新闻：足球联赛开幕", '["sports"]')]
+
+    again = {r.source: r for r in monitor.run_once()}
+    assert {name: (r.status, r.http_status) for name, r in again.items()} == {
+        "poverty-feed": ("not_modified", 304), "sports-feed": ("not_modified", 304)}
+    assert [r.headers.get("If-None-Match") for r in feed_requests[2:]] == ['"v1"', '"v1"']
+    cached = rows(monitor, "SELECT source, url, etag FROM http_cache ORDER BY source")
+    assert [tuple(r) for r in cached] == [("poverty-feed", url, '"v1"'), ("sports-feed", url, '"v1"')]
 
 
 def test_second_pass_without_conditional_get_adds_no_rows(httpserver, monitor_for):

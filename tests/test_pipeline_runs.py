@@ -8,6 +8,7 @@ import sqlite3
 from xml.sax.saxutils import escape
 
 import pytest
+from werkzeug import Response
 
 from monitor.normalise import MAX_TITLE_CHARS
 from monitor.service import Monitor
@@ -158,3 +159,69 @@ def test_a_child_sitemap_that_fails_does_not_hide_the_children_after_it(httpserv
     assert gone in result.error
     row = run_row(monitor, result.run_id)
     assert (row["status"], row["items_new"], row["http_status"], row["encoding"]) == ("error", 1, 404, "utf-8")
+
+
+# --- bodies that are not text as sent ---------------------------------------------------------------------------
+
+PEOPLE_2024 = "/n1/2024/0424/c1001-40223222.html"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+
+
+def test_a_gzipped_article_page_sent_without_content_encoding_is_read(httpserver, monitor_for, real_fixture):
+    """The real people.com.cn page, gzip bytes served as text/html with no Content-Encoding: once "ok, 0 items"."""
+    body = real_fixture("html/people_politics_article_2024.html.gz")
+    assert body[:2] == b"\x1f\x8b"
+    httpserver.expect_request(PEOPLE_2024).respond_with_data(body, content_type="text/html")
+    monitor = monitor_for([source(httpserver, "people", PEOPLE_2024, "related", max_depth=1)])
+    (result,) = monitor.run_once()
+    assert (result.status, result.items_seen, result.items_new) == ("ok", 1, 1)
+    title, publisher = monitor.store.conn.execute("SELECT title, publisher FROM items").fetchone()
+    assert title.startswith("促进航天技术更好惠及人民") and publisher == "新华网"
+    page = monitor.store.conn.execute("SELECT status, http_status FROM pages").fetchone()
+    assert tuple(page) == ("ok", 200)
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("related", {}),
+    ("html", {"select": LIST_SELECT}),
+    ("rss", {}),
+])
+def test_binary_data_where_a_page_should_be_fails_the_run_clearly(httpserver, monitor_for, kind, options):
+    httpserver.expect_request("/page").respond_with_data(PNG, content_type="text/html")
+    monitor = monitor_for([source(httpserver, "src", "/page", kind, **options)])
+    (result,) = monitor.run_once()
+    assert (result.status, result.error_class, result.items_seen) == ("error", "not_a_page", 0)
+    assert "binary data (a PNG image)" in result.error
+    row = run_row(monitor, result.run_id)
+    assert (row["status"], row["error_class"]) == ("error", "not_a_page")
+    if kind == "related":
+        page = monitor.store.conn.execute("SELECT status, error_class FROM pages").fetchone()
+        assert tuple(page) == ("error", "not_a_page")
+
+
+def test_two_sitemap_sources_on_one_index_each_read_the_index_and_its_children(httpserver, monitor_for):
+    """Child sitemaps are conditional-GET state of the source that fetched them too, not of the URL alone."""
+    asked: list[tuple[str, str | None]] = []
+
+    def with_etag(body: bytes, etag: str):
+        def handler(request):
+            asked.append((request.path, request.headers.get("If-None-Match")))
+            if request.headers.get("If-None-Match") == etag:
+                return Response(status=304, headers={"ETag": etag})
+            return Response(body, headers={"Content-Type": "application/xml", "ETag": etag})
+        return handler
+
+    news = httpserver.url_for("/news.xml")
+    httpserver.expect_request("/index.xml").respond_with_handler(with_etag(sitemap_index(news), '"i1"'))
+    httpserver.expect_request("/news.xml").respond_with_handler(with_etag(URLSET, '"n1"'))
+    monitor = monitor_for([source(httpserver, "a", "/index.xml", "sitemap"),
+                           source(httpserver, "b", "/index.xml", "sitemap")])
+    (a,) = monitor.run_once(["a"])
+    (b,) = monitor.run_once(["b"])
+    assert (a.status, a.items_seen, b.status, b.items_seen) == ("ok", 1, "ok", 1)
+    assert asked == [("/index.xml", None), ("/news.xml", None), ("/index.xml", None), ("/news.xml", None)]
+    again = monitor.run_once()
+    assert [(r.source, r.status) for r in again] == [("a", "not_modified"), ("b", "not_modified")]
+    cached = monitor.store.conn.execute("SELECT source, url, etag FROM http_cache ORDER BY source, url").fetchall()
+    assert [tuple(r) for r in cached] == [("a", httpserver.url_for("/index.xml"), '"i1"'), ("a", news, '"n1"'),
+                                          ("b", httpserver.url_for("/index.xml"), '"i1"'), ("b", news, '"n1"')]

@@ -14,11 +14,12 @@ import pytest
 from monitor import text
 from monitor.config import load_config
 from monitor.errors import ScrapeError
+from monitor.seeding import import_seed
 from monitor.service import Monitor
 from monitor.text import fold_text, strip_outlet_suffix
 from scrapers import get_kind
 from scrapers.base import Page
-from scrapers.related import read_article, site_of
+from scrapers.related import index_page, read_article, site_of
 from tests.conftest import OWN_FIXTURES, REAL_FIXTURES, shared_file
 from tests.helpers import fetch_page, write_config
 
@@ -119,8 +120,11 @@ def test_sina_script_filled_block_falls_back_to_recommended(served):
     assert article.heading == "推荐新闻"
     titles = [h.title for h in article.related]
     assert titles[0] == "“中国特工”叛逃澳大利亚？官方回应"
-    assert len(titles) == 7
+    assert len(titles) == 6
     assert "新闻" not in titles and "军事" not in titles          # 【新闻】 category labels are not headlines
+    # 中超-塔9双响... links to the section page http://sports.sina.com.cn/csl/, not to an article: left out.
+    assert not [h for h in article.related if h.title.startswith("中超")]
+    assert all(urlsplit(h.url).path != "/csl/" for h in article.related)
     assert article.related[0].url == "https://news.sina.com.cn/s/2019-11-23/doc-iihnzahi2918036.shtml"
     assert_absolute(article.related)
 
@@ -317,3 +321,56 @@ def test_registered_kind_returns_the_related_headlines():
 ])
 def test_site_of(url, site):
     assert site_of(url) == site
+
+
+@pytest.mark.parametrize("url", [
+    "https://news.sina.com.cn/",
+    "https://news.sina.com.cn",
+    "http://sports.sina.com.cn/csl/",                       # the real sina page links a headline here
+    "http://www.example.cn/index.html",
+    "http://www.example.cn/china/index.shtml",
+    "http://www.example.cn/world/asia/",
+    "http://www.example.cn/hot-news/",
+    "http://www.example.cn/csl/?utm_source=feed123&spm=C73544894212",   # tracking parameters aside
+    "http://www.example.cn/news/?page=2",
+])
+def test_front_and_section_index_pages_are_not_headlines(url):
+    assert index_page(url)
+
+
+@pytest.mark.parametrize("url", [
+    "https://news.sina.com.cn/c/2019-10-23/doc-iicezuev4202091.shtml",
+    "http://culture.people.com.cn/n1/2019/0615/c1013-31153719.html",
+    "https://www.thepaper.cn/newsDetail_forward_5420361",    # one segment, no trailing slash
+    "https://www.sohu.com/a/733320600_429139",
+    "http://www.xinhuanet.com/world/2019-12/10/c_1125327450.htm",
+    "https://www.v2ex.com/t/378265/",                        # an id, with a trailing slash
+    "http://www.example.cn/2019/10/",                        # a date
+    "http://www.example.cn/news/poverty-alleviation-in-gansu/",   # a slug
+    "http://www.example.cn/a/b/c/",                          # three directories deep
+    "http://www.example.cn/?p=123",                          # an article id in the query
+    "http://www.example.cn/index.php?id=4567",
+    "http://www.example.cn/news/index",                      # no index file extension: a page
+])
+def test_article_pages_are_not_taken_for_index_pages(url):
+    assert not index_page(url)
+
+
+def test_sina_section_page_is_neither_stored_by_the_spider_nor_by_a_seed_import(served, httpserver, tmp_path):
+    served("sina_news_article_related.html")
+    source = {"name": "sina", "kind": "related", "every": "6h", "max_depth": 1,
+              "url": httpserver.url_for("/c/2019-10-23/doc-iicezuev4202091.shtml")}
+    monitor = Monitor.open(load_config(write_config(tmp_path, [source])))
+    try:
+        [result] = monitor.run_once(["sina"])
+        assert result.status == "ok", result.error
+        assert result.items_seen == 7                        # the article and six recommended headlines
+        urls = [r[0] for r in monitor.store.conn.execute("SELECT url FROM items")]
+        assert "http://sports.sina.com.cn/csl/" not in urls
+        assert "https://news.sina.com.cn/s/2019-11-23/doc-iihnzahi2918036.shtml" in urls
+        import_seed(monitor.store, REAL_FIXTURES / "html" / "sina_news_article_related.html", ZONE)
+        seeded = [r[0] for r in monitor.store.conn.execute(
+            "SELECT items.url FROM sightings JOIN items ON items.id = item_id WHERE source = 'seed'")]
+    finally:
+        monitor.close()
+    assert len(seeded) == 7 and "http://sports.sina.com.cn/csl/" not in seeded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -85,16 +86,14 @@ def test_gbk_list_page():
         "陶喆公益演唱会为乡村振兴募款",
         "国际联合国粮农组织发布报告",           # inline <b> joined without a space
         "专题：精准扶贫在行动",
-        "更多新闻请点击",
-    ]                                             # the <li> whose link has no text is skipped
-    first, second, third, fourth, fifth = items
+    ]   # the <li> whose link has no text is skipped; 更多新闻请点击 (javascript:void(0)) is page chrome: dropped
+    first, second, third, fourth = items
     assert first.url == "http://www.example.com/news/2020/1211/c1001-1.html"
     assert second.url == "http://www.example.com/news/c1002-2.html"
     assert third.url == "http://www.example.com/world/2020-12/07/c_1126830000.htm"
     assert fourth.url == "http://cdn.example.net/special/poverty.html"
-    assert fifth.url is None                      # javascript:void(0)
-    assert [item.published for item in items] == ["2020年12月11日 18:56", "12-08", "12-07", None, None]
-    assert [item.publisher for item in items] == ["示例日报", "娱乐频道", None, "专题", None]
+    assert [item.published for item in items] == ["2020年12月11日 18:56", "12-08", "12-07", None]
+    assert [item.publisher for item in items] == ["示例日报", "娱乐频道", None, "专题"]
     assert first.summary == "国务院新闻办公室 11日举行发布会，介绍“精准扶贫”进展。"
     assert second.summary is None
     assert first.extra["encoding"] == "gb18030"
@@ -276,12 +275,46 @@ def test_time_datetime_attribute():
     assert [item.published for item in items] == ["2020-12-11T18:56:00+08:00", None]
 
 
-def test_non_http_links_are_dropped():
+def test_items_whose_only_link_is_not_a_web_address_are_dropped(caplog):
     page = ('<ul><li><a href="mailto:a@b.c">甲</a></li><li><a href="#top">乙</a></li>'
-            '<li><a href=" JavaScript:go() ">丙</a></li><li><a>丁</a></li></ul>')
+            '<li><a href=" JavaScript:go() ">丙</a></li><li><a>丁</a></li><li><a href="tel:+8610123">戊</a></li>'
+            '<li><a href="data:text/html,x">己</a></li><li><a href="">庚</a></li></ul>')
+    caplog.set_level(logging.INFO, logger="scrapers.html")
     items = scrape(page.encode(), {"item": "li"})
-    assert titles(items) == ["甲", "乙", "丙", "丁"]
+    assert titles(items) == ["乙", "丁", "庚"]          # no link, #, or an empty href: kept without a URL
     assert all(item.url is None for item in items)
+    assert "4 of 7 items dropped" in caplog.text
+
+
+def test_the_first_web_link_of_an_item_is_its_url():
+    page = ('<ul><li><a href="javascript:void(0)" onclick="open(1)">甲新闻</a> <a href="/1.html">详情</a></li>'
+            '<li><a href="mailto:x@y.z">乙新闻</a><a href="javascript:share()">分享</a></li></ul>')
+    items = scrape(page.encode(), {"item": "li"}, url="http://example.org/list/")
+    assert [(item.title, item.url) for item in items] == [("甲新闻", "http://example.org/1.html")]
+
+
+def test_a_page_whose_matched_items_all_link_to_scripts_is_a_clear_error():
+    page = ('<ul><li><a href="javascript:window.close()">关闭窗口</a></li>'
+            '<li><a href="javascript:p()">打印</a></li></ul>')
+    with pytest.raises(ScrapeError) as caught:
+        scrape(page.encode(), {"item": "li"})
+    assert caught.value.error_class == "selector_empty"
+    assert "javascript:" in str(caught.value)
+
+
+def test_xinhua_page_controls_linking_to_scripts_are_not_items(real_fixture):
+    """The real Hebei Xinhua page: 【关闭窗口】【发表评论】【打印本稿】 under the article, two of them javascript:."""
+    url = ("https://web.archive.org/web/20120611024252/http://www.he.xinhuanet.com/news/2012-06/04/"
+           "content_25340717.htm")
+    items = scrape(real_fixture("html/xinhuanet_hebei_article_gb2312_wayback.html"),
+                   {"item": "td[height='30'] a"}, url=url)
+    assert ("发表评论", "https://web.archive.org/web/20120611024252/http://forum.xinhuanet.com/frame.jsp") in [
+        (item.title, item.url) for item in items]
+    assert not {"关闭窗口", "打印本稿"} & set(titles(items))
+    # Every link of the page read as an item: none is a javascript: control, every one has an http(s) URL or none.
+    every = scrape(real_fixture("html/xinhuanet_hebei_article_gb2312_wayback.html"), {"item": "a"}, url=url)
+    assert not {"关闭窗口", "打印本稿"} & set(titles(every))
+    assert all(item.url is None or item.url.startswith("https://web.archive.org/") for item in every)
 
 
 def test_item_selector_matching_nothing_is_an_error():

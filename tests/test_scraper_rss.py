@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from monitor.errors import ScrapeError
 from scrapers import get_scraper
 from scrapers.base import Page, RawItem
 from scrapers.rss import describe_non_feed, entry_published, parse_feed, scrape_rss
+from tests.conftest import shared_file
 from tests.helpers import fetch_page
 
 REAL_FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
@@ -52,7 +54,7 @@ EXPECTED = {
                                          "Новости Оренбурга и области / Раздел Новости"),
     "jn_pt_news_rss_iso8859_1.xml": (40, "Mãe de utente é a nova presidente da Raríssimas",
                                      "Jornal de Notícias - Últimas Notícias"),
-    "feedparser_rss_unclosed_root_ampersand_link.xml": (1, "http://link/get?a=1&b=2", None),
+    "feedparser_rss_unclosed_root_ampersand_link.xml": (0, None, None),   # its one item has a link, no title
     "feedparser_big5_atom_no_declaration.xml": (0, None, None),
     "feedparser_utf8_bom.xml": (0, None, None),
     "feedparser_rss_incomplete_cdata.xml": (0, None, None),
@@ -206,9 +208,76 @@ def test_v2ex_three_entries_are_not_collapsed(real_fixture):
 
 
 def test_ampersand_link_in_unclosed_feed(real_fixture):
-    items = scrape(real_fixture("feeds/feedparser_rss_unclosed_root_ampersand_link.xml"))
-    assert [item.url for item in items] == ["http://link/get?a=1&b=2"]
-    assert items[0].extra["title_from"] == "link"
+    result, _ = parse_feed(real_fixture("feeds/feedparser_rss_unclosed_root_ampersand_link.xml"))
+    assert [entry.link for entry in result.entries] == ["http://link/get?a=1&b=2"]
+
+
+def test_an_item_with_a_link_but_no_title_is_skipped_and_counted(real_fixture, caplog):
+    """The real feedparser case: an <item> with only a <link>. Its URL is no headline: not an item."""
+    assert scrape(real_fixture("feeds/feedparser_rss_unclosed_root_ampersand_link.xml")) == []
+    assert "1 of 1 entries skipped for having no title" in caplog.text
+    feed = ('<rss version="2.0"><channel><title>t</title>'
+            '<item><title>乡村振兴：村里来了新产业</title><link>http://a.example/1</link></item>'
+            '<item><title> </title><link>http://a.example/2</link></item>'
+            '<item><link>http://a.example/3</link><description>脱贫攻坚成果巩固</description></item>'
+            '</channel></rss>').encode()
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="scrapers.rss")
+    items = scrape(feed)
+    assert [(i.title, i.url, i.extra.get("title_from")) for i in items] == [
+        ("乡村振兴：村里来了新产业", "http://a.example/1", None),
+        ("脱贫攻坚成果巩固", "http://a.example/3", "summary")]
+    assert "1 of 3 entries skipped" in caplog.text
+
+
+V2EX = "feeds/v2ex_atom_empty_title_missing_id_link.xml"
+
+
+@pytest.mark.parametrize("fetched_from", [
+    "https://www.v2ex.com/feed/member/guyskk.xml",     # its own address
+    "http://127.0.0.1:8080/feeds/v2ex.xml",            # a mirror, a proxy, a test server
+    "https://rsshub.example.org/v2ex/member/guyskk",
+])
+def test_v2ex_relative_id_resolves_against_the_feeds_site_wherever_it_was_fetched(real_fixture, fetched_from):
+    """<id>/t/378265</id> with <link rel="alternate" href="https://www.v2ex.com/"> on the feed."""
+    items = scrape(real_fixture(V2EX), url=fetched_from)
+    relative_id = items[2]
+    assert relative_id.url == relative_id.guid == "https://www.v2ex.com/t/378265"
+    assert [item.title for item in items] == [
+        "test-content", "[Python] 最近看异步 IO，发现 curio 真是好，看了一半感觉豁然开朗",
+        "[分享创造] 发现 unicode 有点意思ௐ，用来做 icon 怎么样ൠ？"]
+
+
+def test_v2ex_served_by_a_local_server_links_to_v2ex(httpserver):
+    httpserver.expect_request("/feeds/v2ex.xml").respond_with_data(
+        shared_file(REAL_FIXTURES / V2EX).read_bytes(), content_type="application/atom+xml")
+    items = scrape_rss(fetch_page(httpserver.url_for("/feeds/v2ex.xml")), {})
+    assert [item.url for item in items] == [None, None, "https://www.v2ex.com/t/378265"]
+
+
+def atom(root_attributes: str = "", feed_link: str | None = None, entry_link: str = "/t/1") -> bytes:
+    site = f'<link rel="alternate" href="{feed_link}"/>' if feed_link else ""
+    return (f'<feed xmlns="http://www.w3.org/2005/Atom" {root_attributes}><title>t</title>{site}'
+            f'<entry><title>乡村振兴的新消息</title><link rel="alternate" href="{entry_link}"/><id>tag:x,2020:1</id>'
+            "</entry></feed>").encode()
+
+
+@pytest.mark.parametrize("body, url", [
+    # xml:base on the feed comes first, whatever the site link says
+    (atom('xml:base="https://base.example/news/"', "https://site.example/"), "https://base.example/t/1"),
+    (atom('xml:base="https://base.example/news/"', "https://site.example/", "t/1"), "https://base.example/news/t/1"),
+    # then the feed's site
+    (atom(feed_link="https://site.example/"), "https://site.example/t/1"),
+    (atom(feed_link="https://site.example/blog/", entry_link="t/1"), "https://site.example/blog/t/1"),
+    # then the address it was fetched from
+    (atom(), "http://127.0.0.1:8080/t/1"),
+    (atom(feed_link="/"), "http://127.0.0.1:8080/t/1"),
+    # absolute links are left alone
+    (atom(feed_link="https://site.example/", entry_link="https://other.example/a"), "https://other.example/a"),
+])
+def test_relative_entry_links_resolve_against_xml_base_then_the_site_then_the_fetch_url(body, url):
+    (item,) = scrape(body, url="http://127.0.0.1:8080/feeds/feed.xml")
+    assert item.url == url
 
 
 def test_bom_feed(real_fixture):

@@ -258,3 +258,42 @@ def test_a_store_left_open_at_exit_does_not_crash_the_process(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "21"), done.stderr
+
+
+def test_conditional_get_state_is_kept_per_source(store):
+    store.remember_http_cache("a", "http://x.example/feed.xml", '"v1"', None, ["http://x.example/1.xml"])
+    assert store.http_cache("a", "http://x.example/feed.xml") == ('"v1"', None, ["http://x.example/1.xml"])
+    assert store.http_cache("b", "http://x.example/feed.xml") == (None, None, [])
+    store.remember_http_cache("b", "http://x.example/feed.xml", None, "Wed, 16 Dec 2020 09:30:00 GMT")
+    assert store.http_cache("a", "http://x.example/feed.xml")[0] == '"v1"'     # b's answer does not replace a's
+    assert store.http_cache("b", "http://x.example/feed.xml")[:2] == (None, "Wed, 16 Dec 2020 09:30:00 GMT")
+
+
+def test_a_schema_4_file_loses_its_url_only_cache_rows_and_keeps_everything_else(tmp_path):
+    """The url-only rows cannot say which source stored them: dropped (each source's next run is a full GET)."""
+    import sqlite_utils
+
+    from db.schema import MIGRATIONS
+    from db.search import register_search_tokenizer
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    register_search_tokenizer(conn)
+    db = sqlite_utils.Database(conn)
+    for migration in MIGRATIONS[:4]:
+        migration(db)
+    db.execute("PRAGMA user_version = 4")
+    db["http_cache"].insert({"url": "http://x.example/feed.xml", "etag": '"v1"', "updated_at": "2020-12-16"})
+    db["runs"].insert({"source": "feed", "started_at": "2020-12-16T09:00:00+08:00", "status": "ok"})
+    conn.commit()
+    conn.close()
+    store = Store(path, ZONE)
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert count(store, "http_cache") == 0 and count(store, "runs") == 1
+        columns = [row[1] for row in store.conn.execute("PRAGMA table_info(http_cache)")]
+        assert columns[:2] == ["source", "url"] and "discovered" in columns
+        store.remember_http_cache("feed", "http://x.example/feed.xml", '"v2"', None)
+        assert store.http_cache("feed", "http://x.example/feed.xml")[0] == '"v2"'
+    finally:
+        store.close()
