@@ -21,6 +21,7 @@ from monitor.encoding import codecs_used
 from monitor.errors import FetchError, ScrapeError
 from monitor.fetch import Fetcher, FetchResult
 from monitor.normalise import Item, apply_topics, normalise
+from monitor.topics import wanted
 from scrapers import get_kind
 from scrapers.base import Kind, RawItem
 
@@ -196,6 +197,6 @@ def _prepare(raw_items, zone: tzinfo, rules, *, keep: tuple[str, ...]) -> list[I
         if item is None:
             continue
         apply_topics(item, rules)
-        if not keep or not item.topics.keys().isdisjoint(keep):
+        if wanted(item.topics, keep):
             items.append(item)
     return items

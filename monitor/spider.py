@@ -37,7 +37,7 @@ from monitor.config import Config, SourceConfig
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher
 from monitor.normalise import Item, apply_topics, normalise
-from monitor.topics import TopicRule, match_topics
+from monitor.topics import TopicRule, match_topics, wanted
 from scrapers.related import Article, read_article, site_of
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class _Crawl:
         if page["item_id"] is None or depth + 1 >= self.source.max_depth:
             return
         for row in self.store.related_items(page["item_id"]):
-            if not self.source.topics or match_topics(self.rules, row["title"], row["summary"]):
+            if wanted(match_topics(self.rules, row["title"], row["summary"]), self.source.topics):
                 self.add(_Task(row["url"], depth + 1, row["id"], configured=False))
 
     def _allowed(self, url: str) -> bool:
@@ -205,7 +205,7 @@ class _Crawl:
             if item is None:
                 continue
             apply_topics(item, self.rules)
-            if self.source.topics and not item.topics:
+            if not wanted(item.topics, self.source.topics):
                 self.result.off_topic += 1
                 log.debug("%s: off-topic, not followed: %s (%s)", self.source.name, item.title, item.url)
                 continue
@@ -240,8 +240,8 @@ def crawl(source: SourceConfig, followed: list[tuple[int, str]], *, config: Conf
             log.info("%s: %d stored items of topics %s to start from", source.name, len(starts),
                      ", ".join(source.topics))
     allowed = source.allowed_domains or tuple(sorted({site_of(start.url) for start in starts} - {""}))
-    rules = config.topic_rules(source.topics) if source.topics else config.topics
-    walk = _Crawl(source=source, store=store, fetcher=fetcher, zone=zone, run_id=run_id, rules=rules,
+    # Labels come from every configured topic; the source's own topics are the relevance gate (topics.wanted).
+    walk = _Crawl(source=source, store=store, fetcher=fetcher, zone=zone, run_id=run_id, rules=config.topics,
                   allowed=allowed)
     for start in starts:
         walk.add(_Task(start.url, 0, start.item_id, start.configured))

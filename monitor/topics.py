@@ -99,3 +99,13 @@ def match_topics(rules: Iterable[TopicRule], title: str, summary: str | None) ->
         if matched is not None:
             result[rule.name] = matched
     return result
+
+
+def wanted(matched: dict[str, list[str]], source_topics: Iterable[str]) -> bool:
+    """Whether a source keeps an item: it has no ``topics:`` (it keeps everything), or the item matched one of them.
+
+    Keeping and labelling are apart: an item is labelled with every configured topic it matches (DESIGN.md), and a
+    source's own topics only decide what it keeps (and, for the spider, which links it follows).
+    """
+    source_topics = tuple(source_topics)
+    return not source_topics or not matched.keys().isdisjoint(source_topics)

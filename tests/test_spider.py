@@ -15,10 +15,8 @@ from datasette.app import Datasette
 
 from db.metadata import datasette_metadata
 from db.publish import SETTINGS
-from monitor.config import load_config
 from monitor.service import Monitor
 from tests.conftest import OWN_FIXTURES
-from tests.helpers import write_config
 
 SITE = OWN_FIXTURES / "related" / "site"
 OLD = "2000-01-01T00:00:00+08:00"
@@ -41,20 +39,6 @@ def requested(server) -> list[str]:
     return [request.path for request, _ in server.log if request.path != "/robots.txt"]
 
 
-@pytest.fixture
-def open_monitor(tmp_path):
-    opened: list[Monitor] = []
-
-    def make(sources: list[dict]) -> Monitor:
-        monitor = Monitor.open(load_config(write_config(tmp_path, sources)))
-        opened.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in opened:
-        monitor.close()
-
-
 def related_source(server, **options) -> dict:
     return {"name": "spider", "kind": "related", "url": server.url_for("/news/start.html"), "every": "6h",
             "topics": ["poverty"], **options}
@@ -70,8 +54,8 @@ def links_by_title(monitor: Monitor) -> set[tuple[str, str, int]]:
         JOIN items f ON f.id = links.from_item_id JOIN items t ON t.id = links.to_item_id""")}
 
 
-def test_depth_limit_relevance_gate_and_domains(site, open_monitor):
-    monitor = open_monitor([related_source(site)])            # max_depth 2 by default
+def test_depth_limit_relevance_gate_and_domains(site, monitor_for):
+    monitor = monitor_for([related_source(site)])            # max_depth 2 by default
     [result] = monitor.run_once(["spider"])
     assert result.status == "ok", result.error
     # Depth 0 and 1 are fetched; depth-2 headlines (b1, b2) are stored but their pages are not.
@@ -109,8 +93,8 @@ def test_depth_limit_relevance_gate_and_domains(site, open_monitor):
     assert result.items_new == 6
 
 
-def test_second_run_refetches_nothing_within_revisit_after(site, open_monitor):
-    monitor = open_monitor([related_source(site)])
+def test_second_run_refetches_nothing_within_revisit_after(site, monitor_for):
+    monitor = monitor_for([related_source(site)])
     monitor.run_once(["spider"])
     first = len(requested(site))
     items = rows(monitor, "SELECT count(*) FROM items")[0][0]
@@ -125,8 +109,8 @@ def test_second_run_refetches_nothing_within_revisit_after(site, open_monitor):
     assert rows(monitor, "SELECT count(*) FROM links")[0][0] == 6     # the same graph, not a second copy
 
 
-def test_max_pages_caps_discovered_pages(site, open_monitor, caplog):
-    monitor = open_monitor([related_source(site, max_pages=1)])
+def test_max_pages_caps_discovered_pages(site, monitor_for, caplog):
+    monitor = monitor_for([related_source(site, max_pages=1)])
     [result] = monitor.run_once(["spider"])
     assert result.status == "ok"
     # The configured start page does not count; one discovered page does, breadth first.
@@ -140,8 +124,8 @@ def test_max_pages_caps_discovered_pages(site, open_monitor, caplog):
     assert a2_to_b2 in links_by_title(monitor)
 
 
-def test_deeper_crawl_follows_to_max_depth(site, open_monitor):
-    monitor = open_monitor([related_source(site, max_depth=3)])
+def test_deeper_crawl_follows_to_max_depth(site, monitor_for):
+    monitor = monitor_for([related_source(site, max_depth=3)])
     monitor.run_once(["spider"])
     assert sorted(requested(site)) == ["/news/a1.html", "/news/a2.html", "/news/b1.html", "/news/b2.html",
                                        "/news/start.html"]
@@ -151,17 +135,17 @@ def test_deeper_crawl_follows_to_max_depth(site, open_monitor):
     assert rows(monitor, "SELECT count(*) FROM pages WHERE url LIKE '%start.html'")[0][0] == 1   # no loop
 
 
-def test_allowed_domains_shuts_out_other_hosts(site, open_monitor):
-    monitor = open_monitor([related_source(site, allowed_domains=["example.org"])])
+def test_allowed_domains_shuts_out_other_hosts(site, monitor_for):
+    monitor = monitor_for([related_source(site, allowed_domains=["example.org"])])
     monitor.run_once(["spider"])
     assert requested(site) == ["/news/start.html"]           # configured start pages are always fetched
     assert len(links_by_title(monitor)) == 3
 
 
-def test_follow_related_on_a_feed(site, open_monitor):
+def test_follow_related_on_a_feed(site, monitor_for):
     feed = {"name": "feed", "kind": "rss", "url": site.url_for("/feed.xml"), "every": "1h", "topics": ["poverty"],
             "follow": "related", "max_depth": 1}
-    monitor = open_monitor([feed])
+    monitor = monitor_for([feed])
     [result] = monitor.run_once(["feed"])
     assert result.status == "ok", result.error
     # The feed's on-topic items are depth 0: their pages are read, their related headlines stored (depth 1).
@@ -173,10 +157,10 @@ def test_follow_related_on_a_feed(site, open_monitor):
     assert "page" in matched
 
 
-def test_related_source_without_url_starts_from_stored_items(site, open_monitor):
+def test_related_source_without_url_starts_from_stored_items(site, monitor_for):
     feed = {"name": "feed", "kind": "rss", "url": site.url_for("/feed.xml"), "every": "1h", "topics": ["poverty"]}
     spider = {"name": "spider", "kind": "related", "every": "6h", "topics": ["poverty"], "max_depth": 1}
-    monitor = open_monitor([feed, spider])
+    monitor = monitor_for([feed, spider])
     monitor.run_once(["feed"])
     [result] = monitor.run_once(["spider"])
     assert result.status == "ok", result.error
@@ -188,14 +172,14 @@ def test_related_source_without_url_starts_from_stored_items(site, open_monitor)
     assert sorted(requested(site)[3:]) == ["/news/b1.html", "/news/b2.html", "/news/start.html"]
 
 
-def test_failed_pages_transient_retried_lasting_not(httpserver, open_monitor):
+def test_failed_pages_transient_retried_lasting_not(httpserver, monitor_for):
     page = ("<html><head><meta charset='utf-8'></head><body><h1>脱贫攻坚总览</h1><h2>相关新闻</h2><ul>"
             "<li><a href='/busy.html'>脱贫攻坚：服务器忙的一页</a></li>"
             "<li><a href='/gone.html'>脱贫攻坚：已删除的一页</a></li></ul></body></html>")
     httpserver.expect_request("/start.html").respond_with_data(page, content_type="text/html; charset=utf-8")
     httpserver.expect_request("/busy.html").respond_with_data("busy", status=503)
     httpserver.expect_request("/gone.html").respond_with_data("gone", status=404)
-    monitor = open_monitor([{"name": "spider", "kind": "related", "url": httpserver.url_for("/start.html"),
+    monitor = monitor_for([{"name": "spider", "kind": "related", "url": httpserver.url_for("/start.html"),
                              "every": "6h", "topics": ["poverty"]}])
     [result] = monitor.run_once(["spider"])
     assert result.status == "ok"                              # a discovered page's failure is not the run's
@@ -208,17 +192,17 @@ def test_failed_pages_transient_retried_lasting_not(httpserver, open_monitor):
     assert paths.count("/busy.html") == 2 and paths.count("/gone.html") == 1
 
 
-def test_configured_start_page_failure_is_the_runs_error(httpserver, open_monitor):
+def test_configured_start_page_failure_is_the_runs_error(httpserver, monitor_for):
     httpserver.expect_request("/missing.html").respond_with_data("no", status=404)
-    monitor = open_monitor([{"name": "spider", "kind": "related", "url": httpserver.url_for("/missing.html"),
+    monitor = monitor_for([{"name": "spider", "kind": "related", "url": httpserver.url_for("/missing.html"),
                              "every": "6h"}])
     [result] = monitor.run_once(["spider"])
     assert result.status == "error" and result.error_class == "http_404"
     assert "/missing.html" in result.error
 
 
-def test_the_graph_in_datasette(site, open_monitor):
-    monitor = open_monitor([related_source(site)])
+def test_the_graph_in_datasette(site, monitor_for):
+    monitor = monitor_for([related_source(site)])
     monitor.run_once(["spider"])
     database = monitor.config.database
     a1 = rows(monitor, "SELECT id FROM items WHERE title = '某县脱贫攻坚收官：贫困村全部出列'")[0]["id"]
@@ -241,11 +225,11 @@ def test_the_graph_in_datasette(site, open_monitor):
     assert len(pages.json()) == 3
 
 
-def test_a_real_page_through_the_pipeline_stays_on_its_site(httpserver, open_monitor, real_fixture):
+def test_a_real_page_through_the_pipeline_stays_on_its_site(httpserver, monitor_for, real_fixture):
     path = "/n1/2019/0615/c1013-31153719.html"
     httpserver.expect_request(path).respond_with_data(
         real_fixture("html/people_article_utf8_meta_gb2312_related_news.html"), content_type="text/html")
-    monitor = open_monitor([{"name": "people", "kind": "related", "url": httpserver.url_for(path), "every": "6h"}])
+    monitor = monitor_for([{"name": "people", "kind": "related", "url": httpserver.url_for(path), "every": "6h"}])
     [result] = monitor.run_once(["people"])
     assert result.status == "ok", result.error
     assert (result.items_seen, result.items_new) == (5, 5)
@@ -257,3 +241,17 @@ def test_a_real_page_through_the_pipeline_stays_on_its_site(httpserver, open_mon
     article = rows(monitor, "SELECT * FROM items WHERE id = ?", page["item_id"])[0]
     assert (article["title"], article["published_at"]) == ("女儿出嫁，郑板桥画了几笔兰花当嫁妆",
                                                           "2019-06-15T08:18:00+08:00")
+
+
+def test_items_are_labelled_with_every_topic_the_gate_with_the_sources_own(site, monitor_for):
+    """DESIGN.md: every item is labelled with each configured topic it matches, whatever its source; the source's
+    own topics are only its relevance gate."""
+    topics = {"poverty": {"any": ["脫貧攻堅", "精準扶貧", "鄉村振興"]}, "industry": {"any": ["产业"]},
+              "football": {"any": ["足球"]}}
+    monitor = monitor_for([related_source(site, max_depth=1)], topics=topics)
+    [result] = monitor.run_once(["spider"])
+    assert result.status == "ok", result.error
+    labels = {r["title"]: r["topics"] for r in rows(monitor, "SELECT title, topics FROM items")}
+    assert labels["乡村振兴开新局 产业帮扶见实效——某省推进脱贫成果巩固"] == '["industry", "poverty"]'
+    assert labels["某县脱贫攻坚收官：贫困村全部出列"] == '["poverty"]'
+    assert "周末足球联赛：主队三比一取胜" not in labels        # matches a topic, but not the source's own: not kept
