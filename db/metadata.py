@@ -60,7 +60,7 @@ TABLES = {
             "http_status": "HTTP status of the last response",
             "items_seen": "Items the source showed in this run",
             "items_new": "Items that were new to the database",
-            "error_class": "Short reason class: timeout, http_500, too_large, not_a_feed, not_a_page, selector_empty, ...",
+            "error_class": "Short reason class: timeout, http_500, too_large, not_a_feed, not_a_page, ...",
             "error": "What went wrong and what to do; on an ok run, what it left out (max_items reached)",
             "encoding": "Text encoding the (first) page was decoded with, failed runs included",
             "elapsed_s": "Seconds the run took",

@@ -31,3 +31,23 @@ def fetch_page(url: str) -> Page:
     settings = HttpSettings(timeout=5.0, retries=0, per_host_delay=0.0, allow_private_networks=True)
     with Fetcher(settings) as fetcher:
         return fetcher.fetch(url).as_page()
+
+
+def old_database(path: Path, version: int):
+    """A database file as release ``version`` of the schema made it (its first ``version`` migrations); returns
+    the sqlite_utils Database on it, to add rows before a test opens it with today's code."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from db.schema import MIGRATIONS
+    from db.search import register_search_tokenizer
+
+    conn = sqlite3.connect(path)
+    register_search_tokenizer(conn)
+    db = sqlite_utils.Database(conn)
+    with conn:
+        for migration in MIGRATIONS[:version]:
+            migration(db)
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+    return db

@@ -16,7 +16,7 @@ import pytest
 
 from monitor.cli import main
 from tests.conftest import OWN_FIXTURES, PROJECT_DIR, SEED_DOCUMENT
-from tests.helpers import write_config
+from tests.helpers import old_database, write_config
 from tests.test_service import free_port, get_json, wait_for
 
 FEED = (OWN_FIXTURES / "pipeline" / "poverty_feed.xml").read_bytes()
@@ -149,19 +149,10 @@ def test_serve_publishes_an_existing_database_under_its_own_name_without_writing
 
 def test_serve_upgrades_a_database_of_an_older_release_before_serving_it(tmp_path):
     """The one write serve makes: the migrations `once` or `run` would run, so the tables match their descriptions."""
-    import sqlite_utils
-
-    from db.schema import MIGRATIONS, SCHEMA_VERSION
-    from db.search import register_search_tokenizer
+    from db.schema import SCHEMA_VERSION
 
     database = tmp_path / "old.db"
-    conn = sqlite3.connect(database)
-    register_search_tokenizer(conn)
-    db = sqlite_utils.Database(conn)
-    with db.conn:
-        MIGRATIONS[0](db)
-        db.execute("PRAGMA user_version = 1")
-    db.close()
+    old_database(database, 1).close()
     config = write_config(tmp_path, [], database="old.db")
     port = free_port()
     service = Service(tmp_path, "--config", str(config), "serve", "--port", str(port))

@@ -271,18 +271,11 @@ def test_conditional_get_state_is_kept_per_source(store):
 
 def test_a_schema_4_file_loses_its_url_only_cache_rows_and_keeps_everything_else(tmp_path):
     """The url-only rows cannot say which source stored them: dropped (each source's next run is a full GET)."""
-    import sqlite_utils
-
-    from db.schema import MIGRATIONS
-    from db.search import register_search_tokenizer
+    from tests.helpers import old_database
 
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    register_search_tokenizer(conn)
-    db = sqlite_utils.Database(conn)
-    for migration in MIGRATIONS[:4]:
-        migration(db)
-    db.execute("PRAGMA user_version = 4")
+    db = old_database(path, 4)
+    conn = db.conn
     db["http_cache"].insert({"url": "http://x.example/feed.xml", "etag": '"v1"', "updated_at": "2020-12-16"})
     db["runs"].insert({"source": "feed", "started_at": "2020-12-16T09:00:00+08:00", "status": "ok"})
     conn.commit()

@@ -6,17 +6,15 @@ import asyncio
 import sqlite3
 
 import pytest
-import sqlite_utils
 from datasette.app import Datasette
 
 from db.metadata import QUERIES, datasette_metadata
 from db.publish import SETTINGS
-from db.schema import MIGRATIONS
-from db.search import register_search_tokenizer
 from db.store import Store
 from monitor import identity, text
 from monitor.normalise import normalise
 from scrapers.base import RawItem
+from tests.helpers import old_database
 
 ZONE = text.zone("Asia/Shanghai")
 
@@ -133,12 +131,8 @@ def test_a_near_duplicate_from_the_same_outlet_without_a_second_url_is_the_same_
 def test_an_older_database_is_migrated_and_indexed(tmp_path):
     """A file made before schema 3: its items get core keys, story keys and story rules at start-up."""
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    register_search_tokenizer(conn)
-    db = sqlite_utils.Database(conn)
-    for migration in MIGRATIONS[:2]:
-        migration(db)
-    db.execute("PRAGMA user_version = 2")
+    db = old_database(path, 2)
+    conn = db.conn
     db["stories"].insert({"id": 1, "title": "搶著要", "story_key": "抢著要", "items": 1, "publishers": 0,
                           "first_seen_at": "2020-12-16T09:00:00+08:00", "last_seen_at": "2020-12-16T09:00:00+08:00"})
     db["items"].insert({"id": 1, "title": "【决战决胜脱贫攻坚】衙下集镇：做大做强生猪产业", "title_key": "x",
