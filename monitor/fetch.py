@@ -69,6 +69,11 @@ from scrapers.base import GZIP_MAGIC, GunzipError, Page, gunzip
 
 logger = logging.getLogger(__name__)
 
+# The advice closing a message about a URL from config.yaml, and what replaces it for a URL found on a page (a
+# related link, a sitemap entry): there is no url to check in config.yaml, the page's link is what went stale.
+CHECK_SOURCE_URL = "check the source's url"
+FOUND_LINK_ADVICE = "the link was found on a page, not written in config.yaml: it may be out of date"
+
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT_ENCODING = "gzip, deflate"   # what urllib3 can always decode; the byte cap counts decoded bytes
@@ -436,7 +441,12 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         clock = _Clock(s.timeout)
-        answer = self._follow(url, headers, s, clock, configured)
+        try:
+            answer = self._follow(url, headers, s, clock, configured)
+        except FetchError as error:
+            if not configured:       # the advice of a message written for a source's own url would mislead here
+                error.args = (str(error).replace(CHECK_SOURCE_URL, FOUND_LINK_ADVICE),)
+            raise
         content_type = answer.headers.get("Content-Type")
         result = FetchResult(
             url=answer.url,

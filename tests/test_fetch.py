@@ -372,6 +372,17 @@ def test_404_is_not_retried(httpserver, fetcher):
     error = fetch_error(fetcher, httpserver.url_for("/gone"), settings=settings(retries=2))
     assert error.error_class == "http_404" and error.http_status == 404
     assert "not found (404)" in str(error) and "check the source's url" in str(error)
+
+
+
+def test_a_link_found_on_a_page_is_not_called_the_sources_url(httpserver):
+    """A 404 on a related link or a sitemap entry: the advice points at the page's link, not at config.yaml."""
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    with Fetcher(settings(allow_private_networks=True)) as fetcher:
+        error = fetch_error(fetcher, httpserver.url_for("/gone"), configured=False)
+    assert error.error_class == "http_404" and "not found (404)" in str(error)
+    assert "source's url" not in str(error)
+    assert "the link was found on a page, not written in config.yaml: it may be out of date" in str(error)
     assert len(httpserver.log) == 1
 
 
