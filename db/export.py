@@ -71,19 +71,18 @@ def check_names(conn: sqlite3.Connection, filters: ExportFilter, *, topics: Iter
                 sources: Iterable[str]) -> None:
     """FilterError unless ``--topic`` and ``--source`` name a topic or source configured or seen in the database
     (a topic or source since taken out of config.yaml keeps its rows; seed imports are source ``seed``)."""
-    if filters.topic:
-        topics = sorted(set(topics))
-        if filters.topic not in topics and not _exists(conn, "SELECT 1 FROM item_topics WHERE topic = :name",
-                                                       filters.topic):
-            stored = _names(conn, "SELECT DISTINCT topic FROM item_topics", topics)
-            raise FilterError(f"unknown topic {filters.topic!r} ({_known(topics, stored)})")
-    if filters.source:
-        sources = sorted(set(sources))
-        if filters.source not in sources and not _exists(
-                conn, "SELECT 1 FROM sources WHERE name = :name UNION ALL SELECT 1 FROM runs WHERE source = :name",
-                filters.source):
-            stored = _names(conn, "SELECT name FROM sources UNION SELECT DISTINCT source FROM runs", sources)
-            raise FilterError(f"unknown source {filters.source!r} ({_known(sources, stored)})")
+    checks = (
+        ("topic", filters.topic, topics, "SELECT topic AS name FROM item_topics"),
+        ("source", filters.source, sources, "SELECT name FROM sources UNION SELECT source FROM runs"),
+    )
+    for label, name, configured, stored_sql in checks:
+        if not name:
+            continue
+        configured = sorted(set(configured))
+        if name in configured or _exists(conn, f"SELECT 1 FROM ({stored_sql}) WHERE name = :name", name):
+            continue
+        stored = _names(conn, stored_sql, configured)
+        raise FilterError(f"unknown {label} {name!r} ({_known(configured, stored)})")
 
 
 def _exists(conn: sqlite3.Connection, sql: str, name: str) -> bool:

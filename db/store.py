@@ -42,7 +42,6 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
@@ -391,7 +390,7 @@ class Store:
         match = candidate.match
         if match is None or not match.close or match.rule == "title":
             return None
-        if not _publishers_compatible(row["publisher"], item.publisher) or not _close_in_time(
+        if not text.publishers_compatible(row["publisher"], item.publisher) or not _close_in_time(
             row["published_at"], item.published_at
         ):
             return None
@@ -635,12 +634,6 @@ def _transient(error_class: str | None) -> bool:
         "http_5")
 
 
-@lru_cache(maxsize=4096)
-def _publishers_compatible(a: str | None, b: str | None) -> bool:
-    """``text.publishers_compatible``, cached: it folds both names, and a few hundred outlets recur."""
-    return text.publishers_compatible(a, b)
-
-
 def _close_in_time(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return True
@@ -649,7 +642,7 @@ def _close_in_time(a: str | None, b: str | None) -> bool:
 
 def _same_title_rule(row: sqlite3.Row, item: Item) -> bool:
     """Rule 2 for a row with the item's folded title: compatible publishers, close in time, not a recurring title."""
-    return _publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
+    return text.publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
         row["published_at"], item.published_at) and not _recurring(row, item)
 
 
@@ -673,7 +666,7 @@ def _another_issue(item: Item, candidate: Candidate) -> bool:
     """A candidate with the item's headline (or its cut-short form) that is the same outlet's recurring title on
     another day: another issue of a column, so neither the same item nor the same story."""
     match, row = candidate.match, candidate.row
-    return match is not None and match.rule in ("title", "truncated") and _publishers_compatible(
+    return match is not None and match.rule in ("title", "truncated") and text.publishers_compatible(
         row["publisher"], item.publisher) and _recurring(row, item)
 
 

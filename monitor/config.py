@@ -229,8 +229,9 @@ _TOP_KEYS = ["database", "timezone", "seeds", "topics", "http", "sources", "data
 _HTTP_KEYS = [f.name for f in fields(HttpSettings)]
 _SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select", "max_items",
                 "follow", "max_depth", "max_pages", "allowed_domains", "revisit_after"]
-FOLLOW_MODES = ("related",)
-RELATED_KIND = "related"   # the spider kind (monitor.spider.RELATED_KIND; not imported: the spider imports this module)
+RELATED_KIND = "related"     # the kind whose runs are the spider's (monitor/spider.py)
+FOLLOW_RELATED = "related"   # follow: related, the spider after another kind's run
+FOLLOW_MODES = (FOLLOW_RELATED,)
 # Read only by the spider (monitor/spider.py), which runs for kind: related and follow: related; max_pages is also
 # read by the pipeline's page queue for kinds that discover more pages of their own (a sitemap index's children).
 _SPIDER_KEYS = ("max_depth", "allowed_domains", "revisit_after")
@@ -356,7 +357,7 @@ def _check_spider_keys(reader: _Reader, raw: dict, path: str, kind_name: str, fo
     that never runs the spider are mistakes (they would be silently ignored)."""
     from scrapers import get_kind, registered_kinds
 
-    spider = kind_name == RELATED_KIND or follow == RELATED_KIND
+    spider = kind_name == RELATED_KIND or follow == FOLLOW_RELATED
     if kind_name == RELATED_KIND and not has_url and not has_topics:
         raise reader.fail(path, "a related source needs url, urls or topics (with topics only, it starts from the "
                                 "stored items of those topics that have a page URL)")
@@ -364,14 +365,14 @@ def _check_spider_keys(reader: _Reader, raw: dict, path: str, kind_name: str, fo
         return
     for key in _SPIDER_KEYS:
         if key in raw:
-            raise reader.fail(f"{path}.{key}", f"only used by kind: {RELATED_KIND} or follow: {RELATED_KIND}; "
-                                               f"remove it, or add follow: {RELATED_KIND} to follow the items' pages")
+            raise reader.fail(f"{path}.{key}", f"only used by kind: {RELATED_KIND} or follow: {FOLLOW_RELATED}; "
+                                               f"remove it, or add follow: {FOLLOW_RELATED} to follow the items' pages")
     discovering = [name for name in registered_kinds() if get_kind(name).discover]
     if "max_pages" in raw and kind_name not in discovering:
         kinds = " or ".join(f"kind: {name}" for name in discovering)
-        raise reader.fail(f"{path}.max_pages", f"only used by kind: {RELATED_KIND}, follow: {RELATED_KIND}"
+        raise reader.fail(f"{path}.max_pages", f"only used by kind: {RELATED_KIND}, follow: {FOLLOW_RELATED}"
                                                f"{' or ' + kinds if kinds else ''}; remove it, or add follow: "
-                                               f"{RELATED_KIND} to follow the items' pages")
+                                               f"{FOLLOW_RELATED} to follow the items' pages")
 
 
 def load_config(path: str | Path) -> Config:

@@ -479,13 +479,14 @@ class Fetcher:
             target = answer.location
             if target in seen:
                 raise FetchError(f"redirect loop: {current} redirects back to {target} (starting from {url}); "
-                                 "the site is misconfigured or needs cookies: check the source's url",
+                                 f"the site is misconfigured or needs cookies: {CHECK_SOURCE_URL}",
                                  error_class="redirect_loop", url=url, http_status=answer.status)
             seen.add(target)
             logger.debug("%s redirects (%d) to %s", current, answer.status, target)
             current = target
         raise FetchError(f"more than {MAX_REDIRECTS} redirects starting from {url} (the last to {current}); "
-                         "use the final address as the source's url", error_class="too_many_redirects", url=url)
+                         f"{CHECK_SOURCE_URL} (the final address may be the one to use)",
+                         error_class="too_many_redirects", url=url)
 
     def _hop(self, url: str, headers: dict[str, str], s: HttpSettings, clock: _Clock, *, configured: bool,
              start: str) -> _Answer:
@@ -495,8 +496,8 @@ class Fetcher:
         except FetchError as exc:
             if url == start:
                 raise
-            raise FetchError(f"{start} redirects to {url!r}, which cannot be fetched ({exc}); check the "
-                             "source's url", error_class="bad_url", url=start) from None
+            raise FetchError(f"{start} redirects to {url!r}, which cannot be fetched ({exc}); {CHECK_SOURCE_URL}",
+                             error_class="bad_url", url=start) from None
         public_only = not configured and not s.allow_private_networks
         if public_only:
             _check_resolved(url, host)
@@ -638,7 +639,7 @@ class Fetcher:
                                           _parse_retry_after(response.headers.get("Retry-After")))
                     elif 300 <= status < 400:
                         raise FetchError(f"unexpected redirect ({status}) from {response.url} without a "
-                                         "usable Location header; check the source's url",
+                                         f"usable Location header; {CHECK_SOURCE_URL}",
                                          error_class=f"http_{status}", url=response.url, http_status=status)
                     else:
                         phase = "reading the response from"
@@ -735,7 +736,7 @@ def _as_document(body: bytes, url: str, limit: int) -> bytes:
     what = _binary_kind(body)
     if what:
         raise FetchError(f"the response from {url} is binary data ({what}), not a page, feed or JSON document "
-                         "news-monitor can read; check the source's url", error_class="not_a_page", url=url)
+                         f"news-monitor can read; {CHECK_SOURCE_URL}", error_class="not_a_page", url=url)
     return body
 
 
@@ -773,13 +774,13 @@ def _host_of(url: str) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
     except ValueError as exc:
-        raise FetchError(f"bad URL {url!r}: {exc}; check the source's url", error_class="bad_url",
+        raise FetchError(f"bad URL {url!r}: {exc}; {CHECK_SOURCE_URL}", error_class="bad_url",
                          url=url) from None
     if parts.scheme.lower() not in ("http", "https"):
         raise FetchError(f"unsupported URL {url!r}: only http:// and https:// URLs can be fetched; "
-                         "check the source's url", error_class="bad_url", url=url)
+                         f"{CHECK_SOURCE_URL}", error_class="bad_url", url=url)
     if not host:
-        raise FetchError(f"bad URL {url!r}: it names no host; check the source's url", error_class="bad_url",
+        raise FetchError(f"bad URL {url!r}: it names no host; {CHECK_SOURCE_URL}", error_class="bad_url",
                          url=url)
     return host.lower()
 
@@ -831,11 +832,11 @@ def _http_error(status: int, url: str, reason: str | None, retry_after: float | 
         text = (f"access forbidden (403) by {url}; the site refuses this client (check that the page is "
                 "public, or try another http.user_agent)")
     elif status == 404:
-        text = f"not found (404): the URL may have moved; check the source's url ({url})"
+        text = f"not found (404): the URL may have moved; {CHECK_SOURCE_URL} ({url})"
     elif status == 408:
         text = f"request timeout (408) from {url}; the server was too slow to take the request: will retry"
     elif status == 410:
-        text = f"gone (410): {url} was removed for good; check the source's url"
+        text = f"gone (410): {url} was removed for good; {CHECK_SOURCE_URL}"
     elif status == 429:
         text = (f"too many requests (429) from {url}; the site is rate-limiting: run this source less often "
                 "or raise http.per_host_delay")
@@ -843,7 +844,7 @@ def _http_error(status: int, url: str, reason: str | None, retry_after: float | 
         text = f"server error ({status}) from {url}; will retry at the next run"
     else:
         label = f"{status} {reason}" if reason else str(status)
-        text = f"request refused ({label}) by {url}; check the source's url"
+        text = f"request refused ({label}) by {url}; {CHECK_SOURCE_URL}"
     return _StatusError(text, status=status, url=url, retry_after=retry_after)
 
 

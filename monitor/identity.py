@@ -71,7 +71,6 @@ __all__ = [
     "headline",
     "quick_score",
     "recurring",
-    "site",
     "url_day",
 ]
 
@@ -524,11 +523,6 @@ def compare(a: Headline, b: Headline) -> Match | None:
 # Path segments naming a variant of one page (people.com.cn serves /BIG5/ and /GB/ copies of each article).
 VARIANT_SEGMENTS = frozenset({"amp", "print", "big5", "gb"})
 # Second-level labels under a country code that are registries, not sites (news.sina.com.cn, bbc.co.uk).
-_REGISTRY_LABELS = frozenset({"com", "net", "org", "gov", "edu", "ac", "co", "or", "ne", "go", "mil", "idv", "nom",
-                              "sch", "int"})
-_CN_PROVINCES = frozenset({"bj", "tj", "he", "sx", "nm", "ln", "jl", "hl", "sh", "js", "zj", "ah", "fj", "jx", "sd",
-                           "ha", "hb", "hn", "gd", "gx", "hi", "cq", "sc", "gz", "yn", "xz", "sn", "gs", "qh", "nx",
-                           "xj"})
 # Query parameters that name the article on a page that shows many (show.aspx?id=...); others (a session, a channel,
 # a share id) are left out.
 ARTICLE_ID_PARAMS = frozenset({"id", "p", "aid", "nid", "artid", "docid", "newsid", "infoid", "itemid", "postid",
@@ -542,19 +536,6 @@ class _Page(NamedTuple):
     site: str                     # the registrable domain: people.com.cn, nytimes.com (www., m., amp. alike)
     path: str                     # the path without variant segments, index page, .amp mark or trailing slash
     ids: tuple[tuple[str, str], ...]   # the query's ARTICLE_ID_PARAMS (id=, p=, newsId=), sorted
-
-
-def site(host: str) -> str:
-    """The registrable domain of a host (``politics.people.com.cn`` -> ``people.com.cn``, ``www.bbc.co.uk`` ->
-    ``bbc.co.uk``), from a short built-in list of registries under country codes, not the whole public-suffix
-    list; an IP address is its own site."""
-    host = host.lower().rstrip(".")
-    labels = host.split(".")
-    if len(labels) <= 2 or host.replace(".", "").isdigit() or host.startswith("["):
-        return host
-    tld, second = labels[-1], labels[-2]
-    registry = len(tld) == 2 and (second in _REGISTRY_LABELS or tld == "cn" and second in _CN_PROVINCES)
-    return ".".join(labels[-3:] if registry else labels[-2:])
 
 
 @lru_cache(maxsize=8192)
@@ -576,7 +557,7 @@ def _page(url_key: str) -> _Page | None:
         segments[-1] = _AMP_SUFFIX.sub("", segments[-1])
     ids = tuple(sorted((name.lower(), value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
                        if name.lower() in ARTICLE_ID_PARAMS))
-    return _Page(site(host), "/".join(segments), ids)
+    return _Page(text.registrable_domain(host), "/".join(segments), ids)
 
 
 def distinct_pages(a: str | None, b: str | None) -> bool:

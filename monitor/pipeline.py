@@ -16,7 +16,7 @@ from datetime import datetime, tzinfo
 
 from db.store import Store
 from monitor import spider
-from monitor.config import Config, SourceConfig
+from monitor.config import FOLLOW_RELATED, RELATED_KIND, Config, SourceConfig
 from monitor.encoding import codecs_used
 from monitor.errors import FetchError, ScrapeError
 from monitor.fetch import Fetcher, FetchResult
@@ -62,7 +62,7 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     kind = get_kind(source.kind)
     options = {"select": dict(source.select)}
     # Kind `related` has no page to scrape here: the spider below fetches, reads and stores its own pages.
-    pages = _PageQueue(source) if source.kind != spider.RELATED_KIND else []
+    pages = _PageQueue(source) if source.kind != RELATED_KIND else []
     followed: list[tuple[int, str]] = []    # (item id, url) of stored items whose pages `follow: related` reads
     fetched_any = False
     failed: list[FetchError | ScrapeError] = []   # pages that could not be read; the others still are
@@ -87,28 +87,27 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
             saved = store.save_items(items, source=source.name, run_id=run_id)
             result.items_seen += saved.seen
             result.items_new += saved.new
-            if source.follow == spider.FOLLOW_RELATED:
+            if source.follow == FOLLOW_RELATED:
                 followed += [(i, item.url) for i, item in zip(saved.item_ids, items, strict=True) if item.url]
             # Remembered only once the items are stored, so a failed parse is retried in full next time.
             store.remember_http_cache(source.name, url, read.response.etag, read.response.last_modified,
                                       read.discovered)
-        if source.kind == spider.RELATED_KIND or followed:
+        if source.kind == RELATED_KIND or followed:
             # Article pages: what they say fills their items; related headlines become items and links.
             crawl = spider.crawl(source, followed, config=config, store=store, fetcher=fetcher, zone=zone,
                                  run_id=run_id)
             crawl.add_to(result)
-            fetched_any = fetched_any or source.kind == spider.RELATED_KIND
+            fetched_any = fetched_any or source.kind == RELATED_KIND
         if over_cap:
             result.note = (f"max_items={source.max_items} reached: {over_cap} more items were not stored; "
                            "raise sources[].max_items if the source lists more")
             log.warning("%s: %s", source.name, result.note)
-        if not fetched_any and not failed:
-            result.status = "not_modified"
         if failed:
             _fail(result, failed)
+        elif not fetched_any:
+            result.status = "not_modified"
     except (FetchError, ScrapeError) as error:
-        result.status, result.error, result.error_class = "error", str(error), error.error_class
-        result.http_status = getattr(error, "http_status", None) or result.http_status
+        _fail(result, [error])
     except Exception as error:  # a bug or an unexpected input: record it, keep the other sources running
         log.exception("source %s: unexpected error", source.name)
         result.status, result.error_class = "error", "internal"
@@ -136,7 +135,7 @@ def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, opt
     """Fetch one page (conditionally) and scrape it; the run learns the HTTP status and the page's codec."""
     etag, last_modified, discovered = store.http_cache(source.name, url)
     response = fetcher.fetch(url, etag=etag, last_modified=last_modified, settings=source.http,
-                             **({} if configured else {"configured": False}))
+                             configured=configured)
     result.http_status = response.status
     if response.not_modified:
         # An unchanged sitemap index still lists children that may have changed: the ones it listed last time.

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from db.store import Store
 from monitor import text
-from monitor.config import Config, SourceConfig
+from monitor.config import RELATED_KIND, Config, SourceConfig
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher
 from monitor.normalise import Item, apply_topics, normalise
@@ -42,8 +42,6 @@ from scrapers.related import Article, read_article, site_of
 
 log = logging.getLogger(__name__)
 
-RELATED_KIND = "related"
-FOLLOW_RELATED = "related"
 
 
 @dataclass(frozen=True)

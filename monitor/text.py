@@ -42,6 +42,7 @@ __all__ = [
     "TRACKING_PARAMS",
     "TRACKING_PREFIXES",
     "canonical_url",
+    "registrable_domain",
     "unwrap_redirect",
     "fold_char",
     "fold_spaced",
@@ -351,8 +352,10 @@ def publisher_key(publisher: str | None) -> str | None:
     return fold_text(publisher) or None
 
 
+@lru_cache(maxsize=4096)
 def publishers_compatible(a: str | None, b: str | None) -> bool:
-    """True when either is unknown, both fold equal, or one folded name starts with the other.
+    """True when either is unknown, both fold equal, or one folded name starts with the other. Cached: identity
+    asks it for every candidate, and a few hundred outlets recur.
 
     ``澎湃新聞·澎湃號·政務`` and ``澎湃新闻`` are compatible; ``人民网`` and ``新华网`` are not.
     """
@@ -365,6 +368,27 @@ def publishers_compatible(a: str | None, b: str | None) -> bool:
 # ----------------------------------------------------------------------------------------------------
 # URLs
 # ----------------------------------------------------------------------------------------------------
+
+# Second-level labels under a country code that are registries, not sites (``com`` in ``people.com.cn``), and the
+# province registries under .cn (``gd.cn``): a short built-in list, not the whole public-suffix list.
+_REGISTRY_LABELS = frozenset({"com", "net", "org", "gov", "edu", "ac", "co", "or", "ne", "go", "mil", "idv", "nom",
+                              "sch", "int"})
+_CN_PROVINCES = frozenset({"bj", "tj", "he", "sx", "nm", "ln", "jl", "hl", "sh", "js", "zj", "ah", "fj", "jx", "sd",
+                           "ha", "hb", "hn", "gd", "gx", "hi", "cq", "sc", "gz", "yn", "xz", "sn", "gs", "qh", "nx",
+                           "xj"})
+
+
+def registrable_domain(host: str) -> str:
+    """The site a host belongs to (``politics.people.com.cn`` -> ``people.com.cn``, ``www.bbc.co.uk`` ->
+    ``bbc.co.uk``, ``news.xxx.gd.cn`` -> ``xxx.gd.cn``); an IP address or a one- or two-label host is itself."""
+    host = host.lower().rstrip(".")
+    labels = host.split(".")
+    if len(labels) <= 2 or re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host):
+        return host
+    tld, second = labels[-1], labels[-2]
+    registry = len(tld) == 2 and (second in _REGISTRY_LABELS or tld == "cn" and second in _CN_PROVINCES)
+    return ".".join(labels[-3:] if registry else labels[-2:])
+
 
 #: Query parameters that only track where a reader came from; dropped from canonical URLs
 #: (names compared lower-case).

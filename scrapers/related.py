@@ -53,7 +53,7 @@ from bs4 import BeautifulSoup, Comment, Tag
 
 from monitor.encoding import charset_from_content_type, decode_document
 from monitor.errors import ScrapeError
-from monitor.text import canonical_url, fold_text, split_truncation, strip_outlet_suffix
+from monitor.text import canonical_url, fold_text, registrable_domain, split_truncation, strip_outlet_suffix
 from scrapers.base import Page, RawItem, register
 from scrapers.html import FieldSelector, collapse_whitespace, element_text, resolve_link
 
@@ -79,7 +79,6 @@ _INDEX_FILE = re.compile(r"(?:index|default|main|home)\.(?:s?html?|php|aspx?|jsp
 _ARTICLE_SEGMENT = re.compile(r"\d{4}")
 _SLUG_SEPARATORS = re.compile(r"[-_]")
 _ARTICLE_QUERY = re.compile(r"\d{3}")
-_SECOND_LEVEL = frozenset({"com", "net", "org", "gov", "edu", "ac", "co", "or", "ne", "go", "mil", "idv"})
 _DATE_WINDOW = 300       # characters after the title searched for its printed date
 
 _HEADING_KEY = re.compile(r"[\W_]+")
@@ -205,17 +204,9 @@ def index_page(url: str) -> bool:
 
 
 def site_of(url: str) -> str:
-    """The site a URL belongs to: its host less subdomains (``culture.people.com.cn`` -> ``people.com.cn``).
-
-    A guess without the public-suffix list: a second-level label such as ``com`` in ``com.cn`` keeps three labels.
-    IP addresses and single-label hosts are returned whole.
-    """
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    labels = host.split(".")
-    if len(labels) <= 2 or re.fullmatch(r"[\d.]+|[0-9a-f:]+", host):
-        return host
-    keep = 3 if labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
-    return ".".join(labels[-keep:])
+    """The site a URL belongs to: its host less subdomains (``culture.people.com.cn`` -> ``people.com.cn``;
+    ``text.registrable_domain``)."""
+    return registrable_domain(urlsplit(url).hostname or "")
 
 
 def site_label(url: str) -> str | None:

@@ -67,6 +67,19 @@ def seeded_database(tmp_path: Path, name: str = "news.db") -> Path:
     return config
 
 
+def served_items(service: Service, line: str, url: str) -> list[dict]:
+    """Wait for ``line`` in the service's log, read the items Datasette serves at ``url``, stop the service (it must
+    stop cleanly, exit 0) and return the items."""
+    try:
+        assert service.wait_for_line(line), service.output()
+        items = wait_for(lambda: get_json(f"{url}/items.json?_shape=array&_size=max"), timeout=20)
+        assert items, service.output()
+    finally:
+        status = service.stop()
+    assert status == 0, service.output()
+    return items
+
+
 # --- run, the default command -------------------------------------------------------------------------------
 
 
@@ -76,14 +89,8 @@ def test_no_command_runs_the_service_with_the_run_defaults(tmp_path):
     config = write_config(tmp_path, [], database="corpus.db", seeds=[str(SEED_DATA)],
                           datasette={"host": "127.0.0.1", "port": port})
     service = Service(tmp_path, "--config", str(config))
-    try:
-        url = f"http://127.0.0.1:{port}/corpus"
-        assert service.wait_for_line(f"at {url}"), service.output()
-        items = wait_for(lambda: get_json(f"{url}/items.json?_shape=array&_size=max"), timeout=20)
-        assert items and len(items) == 21
-    finally:
-        status = service.stop()
-    assert status == 0, service.output()
+    served = served_items(service, f"at http://127.0.0.1:{port}/corpus", f"http://127.0.0.1:{port}/corpus")
+    assert len(served) == 21
     assert "stopped cleanly" in service.output() and "Traceback" not in service.output()
     assert sqlite3.connect(tmp_path / "corpus.db").execute("SELECT count(*) FROM seed_imports").fetchone()[0] == 1
 
@@ -136,14 +143,8 @@ def test_serve_publishes_an_existing_database_under_its_own_name_without_writing
     before = hashlib.sha256(database.read_bytes()).hexdigest()
     port = free_port()
     service = Service(tmp_path, "--config", str(config), "serve", "--port", str(port))
-    try:
-        url = f"http://127.0.0.1:{port}/archive"
-        assert service.wait_for_line(f"Datasette serving {database} at {url}"), service.output()
-        items = wait_for(lambda: get_json(f"{url}/items.json?_shape=array&_size=max"), timeout=20)
-        assert items and len(items) == 21
-    finally:
-        status = service.stop()
-    assert status == 0, service.output()
+    url = f"http://127.0.0.1:{port}/archive"
+    assert len(served_items(service, f"Datasette serving {database} at {url}", url)) == 21
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
 
 

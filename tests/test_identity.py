@@ -178,7 +178,7 @@ NYT_CORRECTIONS_18 = "http://www.nytimes.com/2011/04/18/pageoneplus/corrections.
     ("127.0.0.1", "127.0.0.1"),
 ])
 def test_the_site_of_a_host_is_its_registrable_domain(host, site):
-    assert identity.site(host) == site
+    assert text.registrable_domain(host) == site
 
 
 @pytest.mark.parametrize(("a", "b"), [
