@@ -32,8 +32,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.config import HttpSettings, load_config  # noqa: E402
+from monitor.config import load_config  # noqa: E402
 from monitor.fetch import Fetcher  # noqa: E402
+from monitor.fetch.settings import HttpSettings  # noqa: E402
 from monitor.service import Monitor  # noqa: E402
 
 

@@ -48,11 +48,12 @@ from db.schema import SCHEMA_VERSION  # noqa: E402
 from db.search import register_search_tokenizer  # noqa: E402
 from db.store import Store  # noqa: E402
 from db.stories import WINDOW_CACHE_DAYS, event_day  # noqa: E402
-from monitor import identity, text  # noqa: E402
-from monitor.normalise import normalise  # noqa: E402
-from scrapers.base import RawItem  # noqa: E402
+from monitor import identity  # noqa: E402
+from monitor.core import dates, outlets, urls  # noqa: E402
+from monitor.core.model import RawItem  # noqa: E402
+from monitor.prepare.normalise import normalise  # noqa: E402
 
-ZONE = text.zone("Asia/Shanghai")
+ZONE = dates.zone("Asia/Shanghai")
 LAST_DAY = date(2020, 12, 31)
 DAYS = 730
 SEED = 20201215
@@ -185,10 +186,10 @@ def build_corpus(path: Path, n_items: int) -> None:
             story = story_id
             batch_stories.append((story, title, identity.headline(title).key, published.isoformat()))
         h = identity.headline(title)
-        published_at = text.iso(published)
+        published_at = dates.iso(published)
         url = f"http://news{PUBLISHERS.index(publisher)}.example.cn/{day:%Y%m%d}/{item_id}.html"
         batch_items.append((item_id, title, url, publisher, published_at, published_at, published_at, story,
-                            h.cut, text.canonical_url(url), text.title_key(title), text.publisher_key(publisher),
+                            h.cut, urls.canonical_url(url), outlets.title_key(title), outlets.publisher_key(publisher),
                             h.key, "new" if new_story else "title"))
         day_number = event_day(published_at, published_at)    # the rows StoryIndex.add writes
         batch_keys.extend((day_number, key, item_id) for key in identity.band_keys(h.tokens))

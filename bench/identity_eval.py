@@ -29,12 +29,13 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from db.store import Store  # noqa: E402
-from monitor import identity, text  # noqa: E402
-from monitor.normalise import normalise  # noqa: E402
-from scrapers.base import RawItem  # noqa: E402
+from monitor import identity  # noqa: E402
+from monitor.core import dates, outlets  # noqa: E402
+from monitor.core.model import RawItem  # noqa: E402
+from monitor.prepare.normalise import normalise  # noqa: E402
 
 PAIRS = PROJECT / "tests" / "fixtures" / "identity" / "pairs.jsonl"
-ZONE = text.zone("Asia/Shanghai")
+ZONE = dates.zone("Asia/Shanghai")
 TARGETS = {"item": (0.99, 0.97), "story": (0.95, 0.90)}
 
 
@@ -133,12 +134,12 @@ def _grams(key: str, n: int) -> set[str]:
 
 
 def exact_key(a: str, b: str) -> bool:
-    return text.title_key(a) == text.title_key(b)
+    return outlets.title_key(a) == outlets.title_key(b)
 
 
 def jaccard_3grams(a: str, b: str, threshold: float = 0.8) -> bool:
     """What MinHash LSH at 0.8 over character 3-grams estimates (computed exactly here)."""
-    x, y = _grams(text.title_key(a), 3), _grams(text.title_key(b), 3)
+    x, y = _grams(outlets.title_key(a), 3), _grams(outlets.title_key(b), 3)
     return len(x & y) / len(x | y) >= threshold
 
 

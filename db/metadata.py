@@ -210,7 +210,7 @@ TABLES = {
 # Canned queries (Datasette "queries"): name -> {"title", "description", "sql"}; one block per concern.
 QUERIES: dict[str, dict] = {}
 
-# --- source health (monitor/health.py) ---
+# --- source health (db/health.py) ---
 QUERIES["sources_needing_attention"] = {
     "title": "Sources needing attention",
     "description": "Sources that are failing, backed off, whose selectors broke, or that went quiet; "

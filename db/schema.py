@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-from monitor.errors import NewsMonitorError
+from monitor.core.errors import NewsMonitorError
 
 
 class SchemaError(NewsMonitorError):
@@ -145,7 +145,7 @@ def _v2_source_health(db: sqlite_utils.Database) -> None:
     sources = db["sources"]
     sources.add_column("last_error_class", str)
     sources.add_column("last_new_at", str)          # start of the last run that found new items
-    sources.add_column("flags", str, not_null_default="")  # failing, selectors_broken, stale (monitor/health.py)
+    sources.add_column("flags", str, not_null_default="")  # failing, selectors_broken, stale (db/health.py)
     sources.add_column("backoff_until", str)        # set while a failing source's runs are pushed out
     # URLs a page listed (a sitemap index's children), re-queued when the page answers 304 Not Modified
     db["http_cache"].add_column("discovered", str)

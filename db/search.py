@@ -17,7 +17,7 @@ import unicodedata
 
 from sqlitefts import fts5
 
-from monitor.text import fold_char
+from monitor.core.fold import fold_char
 
 TOKENIZER_NAME = "news_fold"
 

@@ -46,12 +46,13 @@ from pathlib import Path
 
 import sqlite_utils
 
+from db.health import health_flags
 from db.schema import migrate
 from db.search import register_search_tokenizer
 from db.stories import Candidate, StoryIndex, event_day
-from monitor import identity, text
-from monitor.health import health_flags
-from monitor.normalise import Item
+from monitor import identity
+from monitor.core import dates, outlets
+from monitor.core.model import Item
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class Store:
             self._closer()
 
     def now(self) -> str:
-        return text.iso(datetime.now(self.zone))
+        return dates.iso(datetime.now(self.zone))
 
     # --- sources and runs --------------------------------------------------------------------------------
 
@@ -172,14 +173,14 @@ class Store:
         with self._lock, self.conn:
             self.conn.execute(
                 "UPDATE sources SET next_run_at = ? WHERE name = ?",
-                (text.iso(when.astimezone(self.zone)) if when else None, source),
+                (dates.iso(when.astimezone(self.zone)) if when else None, source),
             )
 
     def set_backoff(self, source: str, until: datetime | None) -> None:
         with self._lock, self.conn:
             self.conn.execute(
                 "UPDATE sources SET backoff_until = ? WHERE name = ?",
-                (text.iso(until.astimezone(self.zone)) if until else None, source),
+                (dates.iso(until.astimezone(self.zone)) if until else None, source),
             )
 
     def backoffs(self) -> dict[str, datetime]:
@@ -200,7 +201,7 @@ class Store:
                    encoding: str | None = None) -> int:
         """Close a run and update its source's health; returns the source's consecutive failures now.
 
-        Failures are counted and reset by any success; the flags of ``monitor.health`` are recomputed.
+        Failures are counted and reset by any success; the flags of ``db.health`` are recomputed.
         """
         finished = self.now()
         with self._lock, self.conn:
@@ -390,7 +391,7 @@ class Store:
         match = candidate.match
         if match is None or not match.close or match.rule == "title":
             return None
-        if not text.publishers_compatible(row["publisher"], item.publisher) or not _close_in_time(
+        if not outlets.publishers_compatible(row["publisher"], item.publisher) or not _close_in_time(
             row["published_at"], item.published_at
         ):
             return None
@@ -491,7 +492,8 @@ class Store:
             "SELECT title FROM sightings WHERE item_id = ? AND source = ? ORDER BY id DESC LIMIT 1",
             (row["id"], source),
         ).fetchone()
-        if last is None or text.title_key(last["title"] or "", item.publisher or row["publisher"]) != row["title_key"]:
+        last_key = last and outlets.title_key(last["title"] or "", item.publisher or row["publisher"])
+        if last is None or last_key != row["title_key"]:
             return False
         return self.conn.execute(
             "SELECT 1 FROM title_history WHERE item_id = ? AND title_key = ?", (row["id"], item.title_key)
@@ -576,7 +578,7 @@ class Store:
         with self._lock:
             row = self.conn.execute(
                 "SELECT * FROM pages WHERE url_key = ? AND julianday(fetched_at) >= julianday(?)",
-                (url_key, text.iso(since.astimezone(self.zone))),
+                (url_key, dates.iso(since.astimezone(self.zone))),
             ).fetchone()
         return row if row is not None and (row["status"] == "ok" or not _transient(row["error_class"])) else None
 
@@ -623,7 +625,7 @@ class Store:
                            OR pages.error_class LIKE 'http!_5%' ESCAPE '!')
                     ORDER BY coalesce(items.published_at, items.first_seen_at) DESC, items.id DESC
                     LIMIT ?""",
-                (*topics, text.iso(not_fetched_since.astimezone(self.zone)), limit),
+                (*topics, dates.iso(not_fetched_since.astimezone(self.zone)), limit),
             ).fetchall()
         return [(row["id"], row["url"]) for row in rows]
 
@@ -642,7 +644,7 @@ def _close_in_time(a: str | None, b: str | None) -> bool:
 
 def _same_title_rule(row: sqlite3.Row, item: Item) -> bool:
     """Rule 2 for a row with the item's folded title: compatible publishers, close in time, not a recurring title."""
-    return text.publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
+    return outlets.publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
         row["published_at"], item.published_at) and not _recurring(row, item)
 
 
@@ -666,7 +668,7 @@ def _another_issue(item: Item, candidate: Candidate) -> bool:
     """A candidate with the item's headline (or its cut-short form) that is the same outlet's recurring title on
     another day: another issue of a column, so neither the same item nor the same story."""
     match, row = candidate.match, candidate.row
-    return match is not None and match.rule in ("title", "truncated") and text.publishers_compatible(
+    return match is not None and match.rule in ("title", "truncated") and outlets.publishers_compatible(
         row["publisher"], item.publisher) and _recurring(row, item)
 
 

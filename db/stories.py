@@ -37,7 +37,8 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
-from monitor import identity, text
+from monitor import identity
+from monitor.core import fold, outlets
 from monitor.identity import Headline, Match
 
 log = logging.getLogger(__name__)
@@ -443,7 +444,7 @@ class StoryIndex:
 def backfill_story_keys(conn: sqlite3.Connection) -> None:
     """Migration to schema 3: core keys, band keys and story rules for the items a database already holds.
 
-    Titles holding a character ``text.FOLD_VARIANTS`` now folds (著 -> 着) get their title key again, and the
+    Titles holding a character ``fold.FOLD_VARIANTS`` now folds (著 -> 着) get their title key again, and the
     search index is rebuilt so it folds them the same way.
     """
     index = StoryIndex(conn)
@@ -457,8 +458,8 @@ def backfill_story_keys(conn: sqlite3.Connection) -> None:
         rule = "title" if story_id in founders else "new"
         founders.add(story_id)
         conn.execute("UPDATE items SET core_key = ?, story_matched_by = ? WHERE id = ?", (h.key, rule, item_id))
-        if any(ch in title for ch in text.FOLD_VARIANTS):
-            conn.execute("UPDATE items SET title_key = ? WHERE id = ?", (text.title_key(title, publisher), item_id))
+        if any(ch in title for ch in fold.FOLD_VARIANTS):
+            conn.execute("UPDATE items SET title_key = ? WHERE id = ?", (outlets.title_key(title, publisher), item_id))
             refolded += 1
         index.add(item_id, h, event_day(published_at, first_seen_at))
     if refolded:

@@ -21,9 +21,9 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from monitor import text
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError, NewsMonitorError, SeedError
+from monitor.core import dates
+from monitor.core.errors import ConfigError, NewsMonitorError, SeedError
 
 log = logging.getLogger("monitor")
 
@@ -170,7 +170,7 @@ def _check_writable_database(config: Config) -> None:
     from db.store import Store
 
     with _opening_database(config):
-        Store(config.database, text.zone(config.timezone)).close()
+        Store(config.database, dates.zone(config.timezone)).close()
 
 
 def cmd_seed(config: Config, args) -> int:
@@ -191,7 +191,7 @@ def cmd_seed(config: Config, args) -> int:
         print(f"{args.write_data}: {len(seed.related)} related headlines of {seed.article.title!r}")
         return EXIT_OK
     with _opening_database(config):
-        store = Store(config.database, text.zone(config.timezone))
+        store = Store(config.database, dates.zone(config.timezone))
     status = EXIT_OK
     try:
         for path in args.files:
@@ -276,7 +276,7 @@ def cmd_serve(config: Config, args) -> int:
         log.info("%s: upgrading from schema version %d to %d before serving it", config.database, version,
                  SCHEMA_VERSION)
         with _opening_database(config):
-            Store(config.database, text.zone(config.timezone)).close()
+            Store(config.database, dates.zone(config.timezone)).close()
     with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
         metadata = write_metadata(config.database, Path(workdir))
         command = datasette_command(config.database, metadata, host, port)
@@ -317,7 +317,7 @@ def cmd_export(config: Config, args) -> int:
     from db.export import ExportFilter, FilterError, check_names, select_items, time_bound, write_csv, write_jsonl
     from db.search import register_search_tokenizer
 
-    zone = text.zone(config.timezone)
+    zone = dates.zone(config.timezone)
     try:
         since = time_bound("--since", args.since, zone) if args.since is not None else None
         until = time_bound("--until", args.until, zone) if args.until is not None else None

@@ -10,7 +10,7 @@ titles (FACTS.md). So the decision here has three parts:
 
 1. **The core of a headline** (``headline()``): the title without its outlet suffix (done by the normaliser), its
    ellipsis marks, a leading tag that is not the headline (``【決戰決勝脫貧攻堅】``, ``[视频]``, ``专题``, ``视频：``)
-   and a trailing media mark (``(图)``, ``(组图)``), folded (``monitor.text.fold_text``).
+   and a trailing media mark (``(图)``, ``(组图)``), folded (``monitor.core.fold.fold_text``).
 2. **Evidence**: the same core; a cut-short title that is the beginning (or, cut at the start, a part) of the other
    one; or a near-duplicate: character-bigram Dice or containment over a threshold (Latin words count as tokens).
 3. **Guards** that veto a near-duplicate, because a templated headline differs exactly there: different numbers
@@ -53,7 +53,7 @@ from itertools import chain
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from monitor import text
+from monitor.core import fold, urls
 
 __all__ = [
     "CUT_PREFIX",
@@ -126,7 +126,7 @@ _CN_NUMBER = re.compile(
 _ASCII_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ANY_DIGIT = re.compile(r"\d")
 _ANY_NUMERAL = re.compile(f"[{_CN_NUMERAL}]")
-_ANY_MARK = re.compile("[….．。・･⋯]")            # what text.split_truncation looks for
+_ANY_MARK = re.compile("[….．。・･⋯]")            # what fold.split_truncation looks for
 _TAG_STARTS = frozenset("【[〔［「『专") | {w[0] for w in MEDIA_LABELS} | {w[0].lower() for w in MEDIA_LABELS}
 
 # Characters that end a place name: a substitution just before one is a different place (南召县 / 西峡县).
@@ -304,15 +304,15 @@ def headline(title: str) -> Headline:
     if not _ANY_MARK.search(title):             # most titles: no ellipsis to look for
         fragment, cut = title.strip(), ""
     else:
-        fragment, cut_start, cut_end = text.split_truncation(title)
+        fragment, cut_start, cut_end = fold.split_truncation(title)
         cut = {(False, False): "", (True, False): "start", (False, True): "end", (True, True): "both"}[
             (cut_start, cut_end)]
     core = _strip_tags(fragment) or fragment
-    spaced = text.fold_spaced(core)
+    spaced = fold.fold_spaced(core)
     key = spaced.replace(" ", "")
-    plain = key if core == fragment else text.fold_text(fragment)
+    plain = key if core == fragment else fold.fold_text(fragment)
     if not key:
-        core, key, spaced = fragment, plain, text.fold_spaced(fragment)
+        core, key, spaced = fragment, plain, fold.fold_spaced(fragment)
     if key and key == spaced and not _NOT_CJK_RUN.search(key):      # one run of CJK: its tokens are its bigrams
         tokens = bigrams(key)
         return Headline(core, key, plain, cut, tokens, bigrams=tokens)
@@ -440,7 +440,7 @@ def _sequence(core: str) -> list[tuple[str, str]]:
     """(folded, as written) pieces of a core: Latin words whole, other characters one by one, punctuation left out."""
     pieces = []
     for piece in _SEQUENCE_PIECE.findall(unicodedata.normalize("NFKC", core)):
-        folded = piece.lower() if piece.isascii() and piece.isalnum() else text.fold_char(piece)
+        folded = piece.lower() if piece.isascii() and piece.isalnum() else fold.fold_char(piece)
         if folded:
             pieces.append((folded, piece))
     return pieces
@@ -557,7 +557,7 @@ def _page(url_key: str) -> _Page | None:
         segments[-1] = _AMP_SUFFIX.sub("", segments[-1])
     ids = tuple(sorted((name.lower(), value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
                        if name.lower() in ARTICLE_ID_PARAMS))
-    return _Page(text.registrable_domain(host), "/".join(segments), ids)
+    return _Page(urls.registrable_domain(host), "/".join(segments), ids)
 
 
 def distinct_pages(a: str | None, b: str | None) -> bool:

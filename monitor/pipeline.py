@@ -17,13 +17,13 @@ from datetime import datetime, tzinfo
 from db.store import Store
 from monitor import spider
 from monitor.config import FOLLOW_RELATED, RELATED_KIND, Config, SourceConfig
-from monitor.encoding import codecs_used
-from monitor.errors import FetchError, ScrapeError
+from monitor.core.errors import FetchError, ScrapeError
+from monitor.core.model import Item, RawItem
 from monitor.fetch import Fetcher, FetchResult
-from monitor.normalise import Item, apply_topics, normalise
-from monitor.topics import wanted
+from monitor.prepare.normalise import apply_topics, normalise
+from monitor.prepare.topics import wanted
 from scrapers import get_kind
-from scrapers.base import Kind, RawItem
+from scrapers.registry import Kind
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +140,10 @@ def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, opt
     if response.not_modified:
         # An unchanged sitemap index still lists children that may have changed: the ones it listed last time.
         return _Read(response, [], discovered)
-    page = response.as_page()
-    with codecs_used() as codecs:
-        try:
-            return _Read(response, kind.scrape(page, options), kind.discover(page, options) if kind.discover else [])
-        finally:   # the codec is known once the page is decoded, even when reading it then fails or finds nothing
-            result.encoding = result.encoding or next(iter(codecs), None)
+    page = response.page
+    # The codec is known once the page is decoded, even when reading it then fails or finds nothing.
+    result.encoding = result.encoding or page.codec
+    return _Read(response, kind.scrape(page, options), kind.discover(page, options) if kind.discover else [])
 
 
 class _PageQueue:

@@ -14,13 +14,14 @@ from datetime import tzinfo
 from pathlib import Path
 
 from db.store import Store
-from monitor import text
-from monitor.config import HttpSettings
-from monitor.errors import FetchError, SeedError
+from monitor.core import dates
+from monitor.core.errors import FetchError, SeedError
+from monitor.core.model import RawItem
+from monitor.core.page import read_page
 from monitor.fetch import Fetcher
-from monitor.normalise import apply_topics, normalise
-from monitor.topics import TopicRule
-from scrapers.base import RawItem
+from monitor.fetch.settings import HttpSettings
+from monitor.prepare.normalise import apply_topics, normalise
+from monitor.prepare.topics import TopicRule
 from scrapers.seed import SeedHeadline, SeedList, parse_seed_data, parse_seed_html, parse_seed_text
 
 log = logging.getLogger(__name__)
@@ -57,18 +58,18 @@ def read_seed_file(path: Path | str, http: HttpSettings | None = None,
     if url:
         try:
             with Fetcher(http or HttpSettings()) as fetcher:
-                page = fetcher.fetch(url).as_page()
+                page = fetcher.fetch(url).page
         except FetchError as error:
             raise SeedError(f"{url}: cannot fetch the seed page: {error}") from None
-        return parse_seed_html(page.body, name=url, url=page.url), None, page.body
+        return parse_seed_html(page, name=url), None, page.body
     path = Path(path)
     try:
         body = path.read_bytes()
     except OSError as error:
         raise SeedError(f"{path}: cannot read the seed file: {error.strerror or error}") from None
     if _is_html(body):
-        # HTML pages come in any encoding; scrapers.related decodes them as it decodes fetched pages.
-        return parse_seed_html(body, name=str(path), base_url=base_url), None, body
+        # HTML pages come in any encoding: read_page decodes them as it decodes fetched pages.
+        return parse_seed_html(read_page("", body), name=str(path), base_url=base_url), None, body
     try:
         content = body.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -95,11 +96,11 @@ def import_seed(store: Store, path: Path | str, zone: tzinfo, rules: tuple[Topic
     if store.seed_imported(digest):
         return SeedImport(path=path, already_imported=True)
     if data_zone:
-        zone = text.zone(data_zone)
+        zone = dates.zone(data_zone)
     article = _to_item(seed.article, zone, reference=None)
     if article is None:
         raise SeedError(f"{path}: the seed article has no title")
-    reference = text.parse_date(seed.article.published, zone) if seed.article.published else None
+    reference = dates.parse_date(seed.article.published, zone) if seed.article.published else None
     related = [item for h in seed.related if (item := _to_item(h, zone, reference=reference)) is not None]
     for item in (article, *related):
         apply_topics(item, rules)

@@ -28,12 +28,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from db.health import backoff_delay
 from db.publish import start_datasette, write_metadata
 from db.store import Store
-from monitor import text
 from monitor.config import Config, SourceConfig
+from monitor.core import dates
 from monitor.fetch import Fetcher
-from monitor.health import backoff_delay
 from monitor.pipeline import RunResult, run_source
 from monitor.seeding import import_seed
 
@@ -51,7 +51,7 @@ class Monitor:
 
     @classmethod
     def open(cls, config: Config) -> Monitor:
-        zone = text.zone(config.timezone)
+        zone = dates.zone(config.timezone)
         store = Store(config.database, zone)
         store.sync_sources(config.sources)
         return cls(config=config, store=store, fetcher=Fetcher(config.http), zone=zone)
@@ -148,7 +148,7 @@ class _Scheduler(BackgroundScheduler):
 
 
 def apply_backoff(scheduler: _Scheduler, monitor: Monitor, result: RunResult) -> datetime | None:
-    """After a run: push a repeatedly failing source's next run out (monitor.health), and record the next run.
+    """After a run: push a repeatedly failing source's next run out (db.health), and record the next run.
 
     A success needs nothing: the trigger's own schedule takes over again from the run that succeeded. The backoff is
     stored even while the service stops, so the next start honours it (``first_runs``).

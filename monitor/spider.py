@@ -32,12 +32,13 @@ from datetime import datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
 
 from db.store import Store
-from monitor import text
 from monitor.config import RELATED_KIND, Config, SourceConfig
-from monitor.errors import FetchError
+from monitor.core import dates, urls
+from monitor.core.errors import FetchError
+from monitor.core.model import Item
 from monitor.fetch import Fetcher
-from monitor.normalise import Item, apply_topics, normalise
-from monitor.topics import TopicRule, match_topics, wanted
+from monitor.prepare.normalise import apply_topics, normalise
+from monitor.prepare.topics import TopicRule, match_topics, wanted
 from scrapers.related import Article, read_article, site_of
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class _Crawl:
         self.options = {"select": dict(self.source.select)} if self.source.kind == RELATED_KIND else {}
 
     def add(self, task: _Task) -> None:
-        key = text.canonical_url(task.url)
+        key = urls.canonical_url(task.url)
         if key not in self.queued:
             self.queued.add(key)
             self.queue.append(task)
@@ -120,7 +121,7 @@ class _Crawl:
                 log.debug("%s: %s is outside allowed_domains %s; not fetched", self.source.name, task.url,
                           ", ".join(self.allowed))
                 continue
-            key = text.canonical_url(task.url)
+            key = urls.canonical_url(task.url)
             fresh = self.store.fresh_page(key, self.fresh_since)
             if fresh is not None:
                 self.result.pages_fresh += 1
@@ -163,7 +164,7 @@ class _Crawl:
             return
         self.result.pages_fetched += 1
         self.result.http_status = self.result.http_status or response.status
-        article = read_article(response.as_page(), self.options)
+        article = read_article(response.page, self.options)
         self.result.encoding = self.result.encoding or article.encoding
         item_id = self._store_page(article, task)
         found, kept = len(article.related), 0
@@ -196,7 +197,7 @@ class _Crawl:
 
     def _store_related(self, article: Article, item_id: int, depth: int) -> int:
         """The relevance gate, then the kept headlines as items and links; queues their pages. Returns how many."""
-        reference = text.parse_date(article.published, self.zone) if article.published else None
+        reference = dates.parse_date(article.published, self.zone) if article.published else None
         kept: list[Item] = []
         for raw in article.related:
             item = normalise(raw, self.zone, reference=reference)

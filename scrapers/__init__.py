@@ -9,9 +9,11 @@ the seed-document parser), so the test that every module registers a kind knows 
 import importlib
 import pkgutil
 
-from scrapers.base import Kind, Page, RawItem, get_kind, get_scraper, register, registered_kinds
+from monitor.core.model import RawItem
+from monitor.core.page import Page
+from scrapers.registry import Kind, get_kind, get_scraper, register, registered_kinds
 
-SUPPORT_MODULES = frozenset({"base", "seed"})
+SUPPORT_MODULES = frozenset({"registry", "seed"})
 
 
 def _import_kind_modules() -> list[str]:

@@ -17,7 +17,7 @@ matches but the item itself does (``item: "a.title"``, ``title: "a"``), the item
 
 Decisions:
 
-* The body is decoded with ``monitor.encoding.decode_document`` before parsing (lxml fed raw bytes of a page
+* The body is decoded with ``monitor.core.encoding.decode_document`` before parsing (lxml fed raw bytes of a page
   that declares GB2312 but holds GBK-only characters returns an empty document; browser-saved pages lie
   about GB2312).
 * Text is the element's text with inline markup joined *without* spaces and block elements (``<p>``,
@@ -50,9 +50,11 @@ from urllib.parse import urlsplit
 import soupsieve
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
-from monitor.encoding import charset_from_content_type, decode_document, garbled_reason
-from monitor.errors import ScrapeError
-from scrapers.base import Page, RawItem, register
+from monitor.core.encoding import garbled_reason
+from monitor.core.errors import ScrapeError
+from monitor.core.model import RawItem
+from monitor.core.page import Page
+from scrapers.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -296,8 +298,8 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
         raise ScrapeError(f"html: the page at {page.url} is empty, so selector {item_css!r} matched nothing",
                           error_class="selector_empty")
 
-    text, encoding = decode_document(page.body, page.charset or charset_from_content_type(page.content_type))
-    soup = BeautifulSoup(text, "lxml")
+    encoding = page.codec
+    soup = BeautifulSoup(page.text, "lxml")
     base_url = page.url
     base = soup.find("base", href=True)
     if base is not None:

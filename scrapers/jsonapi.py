@@ -17,7 +17,7 @@ the value itself (``item: "."`` for a top-level list, ``title: "."`` for a list 
 
 Decisions:
 
-* **Bytes are decoded by ``monitor.encoding.decode_document``** (BOM, valid UTF-8, the HTTP charset, detection,
+* **Bytes are decoded by ``monitor.core.encoding.decode_document``** (BOM, valid UTF-8, the HTTP charset, detection,
   GB2312 -> GB18030): Chinese APIs still send GBK JSONP with or without a charset.
 * **JSONP and script wrappers are unwrapped**: ``callback({...});``, ``/**/jQuery123({...})``,
   ``try{cb({...})}catch(e){}``, ``var data = {...};`` and the anti-hijacking prefixes ``)]}'``, ``while(1);``
@@ -47,10 +47,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.encoding import charset_from_content_type, decode_document
-from monitor.errors import ScrapeError
-from scrapers.base import Page, RawItem, register
+from monitor.core.errors import ScrapeError
+from monitor.core.model import RawItem
+from monitor.core.page import Page
 from scrapers.html import collapse_whitespace, plain_text, resolve_link
+from scrapers.registry import register
 from scrapers.rss import describe_non_feed
 
 log = logging.getLogger(__name__)
@@ -171,9 +172,8 @@ def unwrap_jsonp(text: str) -> str:
 
 def load_json(page: Page) -> tuple[Any, str]:
     """The parsed document of ``page`` and the encoding its bytes were read with; ``not_json`` if it is none."""
-    header_charset = page.charset or charset_from_content_type(page.content_type)
-    text, encoding = decode_document(page.body, header_charset)
-    payload = unwrap_jsonp(text)
+    encoding = page.codec
+    payload = unwrap_jsonp(page.text)
     try:
         return json.loads(payload, strict=False), encoding
     except RecursionError as exc:
@@ -182,7 +182,7 @@ def load_json(page: Page) -> tuple[Any, str]:
         if payload[:1] in ("{", "["):
             raise ScrapeError(f"json: {page.url} returned broken JSON ({exc}); the API may be faulty or have cut "
                               "its answer short", error_class="not_json") from exc
-        what = describe_non_feed(page.body, header_charset)
+        what = describe_non_feed(page)
         raise ScrapeError(f"json: {page.url} did not return JSON but {what}; check the source's url "
                           "(an API may answer with an HTML error or login page)", error_class="not_json") from exc
 

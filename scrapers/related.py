@@ -17,7 +17,7 @@ only reads one fetched page; fetching, the gate and the graph are the spider's.
   ``datePublished`` in JSON-LD, ``<time datetime>``...), else the first date printed just after the title. A meta
   tag that gives only a day loses to a visible date-time of the same day (people.com.cn: ``publishdate`` 2019-06-15,
   printed ``2019年06月15日08:18``). The value is kept as written; the pipeline parses it in the configured zone.
-* **related**: the headlines of the related block, as :class:`~scrapers.base.RawItem` (title, absolute URL, the
+* **related**: the headlines of the related block, as :class:`~monitor.core.model.RawItem` (title, absolute URL, the
   date printed beside it, the item's other text as summary).
 
 Finding the related block
@@ -51,11 +51,14 @@ from urllib.parse import urlsplit
 import soupsieve
 from bs4 import BeautifulSoup, Comment, Tag
 
-from monitor.encoding import charset_from_content_type, decode_document
-from monitor.errors import ScrapeError
-from monitor.text import canonical_url, fold_text, registrable_domain, split_truncation, strip_outlet_suffix
-from scrapers.base import Page, RawItem, register
+from monitor.core.errors import ScrapeError
+from monitor.core.fold import fold_text, split_truncation
+from monitor.core.model import RawItem
+from monitor.core.outlets import strip_outlet_suffix
+from monitor.core.page import Page
+from monitor.core.urls import canonical_url, registrable_domain
 from scrapers.html import FieldSelector, collapse_whitespace, element_text, resolve_link
+from scrapers.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +135,8 @@ class Article:
 def read_article(page: Page, options: dict[str, Any] | None = None) -> Article:
     """Read an article page: its metadata and its related headlines (see the module docstring)."""
     select = dict((options or {}).get("select") or {})
-    text, encoding = decode_document(page.body, page.charset or charset_from_content_type(page.content_type))
-    soup = BeautifulSoup(text, "lxml")
+    encoding = page.codec
+    soup = BeautifulSoup(page.text, "lxml")
     base_url = page.url
     base = soup.find("base", href=True)
     if base is not None:

@@ -5,7 +5,7 @@ Decisions:
 * **Bytes only, wrapped in a stream.** feedparser opens a local file when its argument names one, and it
   tries ``open()`` even on *bytes* before treating them as data; a response body such as ``/etc/passwd``
   would be read from disk. ``parse_feed`` therefore passes an ``io.BytesIO``, never a str, path or URL.
-* **We decode, not feedparser.** The body is decoded with ``monitor.encoding.decode_document`` (BOM, valid
+* **We decode, not feedparser.** The body is decoded with ``monitor.core.encoding.decode_document`` (BOM, valid
   UTF-8, HTTP charset, the XML declaration, detection; GB2312 -> GB18030, Big5 -> Big5-HKSCS), re-encoded as
   UTF-8 with the XML declaration rewritten to say so, and given to feedparser as ``application/xml;
   charset=utf-8``. feedparser alone reads a GB2312 or Big5 feed with no declaration as windows-1252 mojibake
@@ -52,10 +52,12 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from monitor.encoding import charset_from_content_type, decode_document, garbled_reason
-from monitor.errors import ScrapeError
-from scrapers.base import Page, RawItem, register
+from monitor.core.encoding import garbled_reason
+from monitor.core.errors import ScrapeError
+from monitor.core.model import RawItem
+from monitor.core.page import Page
 from scrapers.html import plain_text, resolve_link
+from scrapers.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +77,22 @@ _ZONED = re.compile(
 )
 
 
-def parse_feed(body: bytes, header_charset: str | None = None,
-               base_url: str | None = None) -> tuple[feedparser.FeedParserDict, str]:
-    """feedparser's result for ``body`` decoded by ``monitor.encoding``, and the encoding that was used."""
-    text, encoding = decode_document(body, header_charset)
+def parse_feed(text: str, base_url: str | None = None) -> feedparser.FeedParserDict:
+    """feedparser's result for a feed's decoded ``text`` (``Page.text``), re-encoded as UTF-8 for it."""
     stripped = text.lstrip()
     if stripped.startswith("<?xml"):
         text = _XML_DECL_ENCODING.sub(r'\1"utf-8"', stripped, count=1)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
-    result = feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=headers)
-    return result, encoding
+    return feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=headers)
 
 
-def describe_non_feed(body: bytes, header_charset: str | None = None) -> str:
-    """What a body that is not a feed looks like, for error messages ("an HTML page titled '系统维护中'")."""
-    text, _ = decode_document(body, header_charset)
-    head = text.lstrip("\ufeff \t\r\n")
+def describe_non_feed(page: Page) -> str:
+    """What a page that is not a feed looks like, for error messages ("an HTML page titled '系统维护中'")."""
+    head = page.text.lstrip("\ufeff \t\r\n")
     if not head:
-        return "an empty body" if not body else "a body of only whitespace"
+        return "an empty body" if not page.body else "a body of only whitespace"
     lower = head[:8192].lower()
     if any(marker in lower for marker in ("<!doctype html", "<html", "<head", "<body")):
         match = _TITLE.search(head[:65536])
@@ -226,17 +224,17 @@ def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | No
 @register("rss")
 def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     """Items from an RSS or Atom feed (see the module docstring for the decisions)."""
-    header_charset = page.charset or charset_from_content_type(page.content_type)
-    result, encoding = parse_feed(page.body, header_charset, page.url)
+    encoding = page.codec
+    result = parse_feed(page.text, page.url)
     version = result.get("version") or ""
     if not version:
-        what = describe_non_feed(page.body, header_charset)
+        what = describe_non_feed(page)
         raise ScrapeError(f"not a feed: {page.url} returned {what}; check the source's url",
                           error_class="not_a_feed")
     base_url = page.url
     site = _site_base(result, page.url)
     if site is not None:
-        result, encoding = parse_feed(page.body, header_charset, site)
+        result = parse_feed(page.text, site)
         base_url = site
     if result.get("bozo"):
         log.warning("rss: %s is not well-formed (%s); read %d entries anyway",

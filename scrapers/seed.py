@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-from monitor.errors import SeedError
-from monitor.text import fold_text, split_truncation
-from scrapers.base import Page
+from monitor.core.errors import SeedError
+from monitor.core.fold import fold_text, split_truncation
+from monitor.core.page import Page
 from scrapers.related import RELATED_HEADINGS, Article, read_article
 
 DATA_FORMAT = "news-monitor/seed-headlines"
@@ -93,23 +93,23 @@ def parse_seed_text(text: str, *, name: str = "seed") -> SeedList:
     return seed
 
 
-def parse_seed_html(body: bytes, *, name: str = "seed", url: str = "", base_url: str | None = None) -> SeedList:
+def parse_seed_html(page: Page, *, name: str = "seed", base_url: str | None = None) -> SeedList:
     """Read an article page as a seed: the article and its related block (SeedError if it has none).
 
-    ``url`` is where the page was fetched from ("" for a file). ``base_url`` is the address a saved page was
+    ``page.url`` is where the page was fetched from ("" for a file). ``base_url`` is the address a saved page was
     published at (``seed --base-url``); relative links resolve against ``url``, else ``base_url``, else the page's
     canonical URL. A page with none of them whose related block links with relative addresses is refused with a
     message that says so, rather than read without them (or read from a weaker block that happens to be absolute).
     """
-    page_url = url or base_url or ""
-    article = read_article(Page(url=page_url, body=body))
+    page_url = page.url or base_url or ""
+    article = read_article(replace(page, url=page_url))
     if not page_url and article.canonical_url:
         page_url = article.canonical_url
-        article = read_article(Page(url=page_url, body=body))
+        article = read_article(replace(page, url=page_url))
     if not article.title:
         raise SeedError(f"{name}: the HTML page has no title (<h1>, og:title or <title>)")
     if not page_url:
-        _refuse_relative_links(body, article, name)
+        _refuse_relative_links(page, article, name)
     if not article.related:
         raise SeedError(f"{name}: no related-headlines block found in the HTML page (looked for headings "
                         f"{', '.join(RELATED_HEADINGS)} followed by a list of links)")
@@ -124,13 +124,13 @@ def parse_seed_html(body: bytes, *, name: str = "seed", url: str = "", base_url:
     return seed
 
 
-def _refuse_relative_links(body: bytes, article: Article, name: str) -> None:
+def _refuse_relative_links(page: Page, article: Article, name: str) -> None:
     """SeedError if the page, read as if it had an address, has a related block it lacks without one.
 
     Without an address, relative links (澎湃's ``newsDetail_forward_5417616``) cannot be made absolute and are left
     out; the block then looks empty, or a weaker block with absolute links is read in its place.
     """
-    probe = read_article(Page(url=_PROBE_BASE, body=body))
+    probe = read_article(replace(page, url=_PROBE_BASE))
     if not probe.related or (probe.heading, len(probe.related)) == (article.heading, len(article.related)):
         return
     relative = [h for h in probe.related if h.url and h.url.startswith(_PROBE_BASE)]

@@ -18,15 +18,13 @@ Decisions:
   ``discover_sitemaps`` (registered as the kind's ``discover``), which the pipeline fetches in the same run,
   capped by the source's ``max_pages``, each URL at most once (an index listing itself or a child listing the
   index is no loop). Duplicates and the index's own URL are dropped here as well.
-* **Gzip** (``.xml.gz``) is recognised by its magic bytes (``1f 8b``) whatever the Content-Type says. A fetched
-  body is decompressed by the fetcher already (``monitor.fetch``: ``http.max_bytes`` counts the bytes after
-  decompression); bytes given to the kind directly are decompressed here by the same function
-  (``scrapers.base.gunzip``), up to ``MAX_DECOMPRESSED`` (50 MiB, the protocol's limit), stopping as soon as that
-  is passed (``too_large``), so a gzip bomb costs little. A broken gzip body is ``decoding``.
+* **Gzip** (``.xml.gz``) is recognised by its magic bytes (``1f 8b``) whatever the Content-Type says, and
+  decompressed by the fetcher before the page is decoded (``monitor.fetch``: ``http.max_bytes`` counts the bytes
+  after decompression, so a gzip bomb costs little; a broken gzip body is ``decoding``).
 * **At most ``MAX_URLS`` (50,000, the protocol's limit) entries per document**; the rest are dropped with a
   warning.
-* **Safe, forgiving XML.** The bytes are decoded with ``monitor.encoding.decode_document`` (a GB2312
-  declaration over GBK bytes is read as GB18030), then parsed incrementally by lxml with no network access, no
+* **Safe, forgiving XML.** The page's text (decoded once by ``monitor.core.page``: a GB2312 declaration over GBK
+  bytes is read as GB18030) is parsed incrementally by lxml with no network access, no
   entity resolution, no DTD and libxml2's size limits (``huge_tree=False``); ``recover=True`` reads past minor
   errors (a stray ``&``, a broken tail). Element names are matched by local name, so a sitemap with a missing or
   wrong namespace is still read.
@@ -48,43 +46,20 @@ from typing import Any
 
 from lxml import etree
 
-from monitor.encoding import charset_from_content_type, decode_document
-from monitor.errors import ScrapeError
-from scrapers.base import GZIP_MAGIC, GunzipError, Page, RawItem, register
-from scrapers.base import gunzip as base_gunzip
+from monitor.core.errors import ScrapeError
+from monitor.core.model import RawItem
+from monitor.core.page import Page
 from scrapers.html import collapse_whitespace, plain_text, resolve_link
+from scrapers.registry import register
 from scrapers.rss import describe_non_feed
 
 log = logging.getLogger(__name__)
 
 MAX_URLS = 50_000                       # sitemaps.org: at most 50,000 URLs per sitemap
-MAX_DECOMPRESSED = 50 * 1024 * 1024     # sitemaps.org: at most 50 MB uncompressed
 
 _XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 _TAG = re.compile(r"<[A-Za-z/!?]")
 _FEED_ROOTS = frozenset({"rss", "feed", "RDF"})
-
-
-def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
-
-
-def gunzip(body: bytes, url: str, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """Decompress a gzip sitemap (``scrapers.base.gunzip``) up to ``limit``; ScrapeError naming ``url`` if it fails.
-
-    The fetcher already decompresses a gzip body it is sent (up to ``http.max_bytes``); this reads the bytes of a
-    page given to the kind directly.
-    """
-    try:
-        return base_gunzip(body, limit)
-    except GunzipError as exc:
-        if exc.reason == "too_large":
-            raise ScrapeError(f"sitemap: {url} decompresses to more than {_size(limit)}, the sitemap protocol's "
-                              "limit; stopped reading it", error_class="too_large") from exc
-        if exc.reason == "truncated":
-            raise ScrapeError(f"sitemap: {url} is a truncated gzip file (it ends before the compressed data does); "
-                              "the server may have cut the download short", error_class="decoding") from exc
-        raise ScrapeError(f"sitemap: {url} starts like a gzip file but {exc}", error_class="decoding") from exc
 
 
 def _local(tag: Any) -> str:
@@ -133,20 +108,12 @@ def w3c_date(raw: str) -> datetime | str | None:
 
 
 class _Document:
-    """A sitemap's bytes made ready for lxml: gunzipped, decoded, re-encoded as UTF-8."""
+    """A sitemap's decoded text made ready for lxml: re-encoded as UTF-8."""
 
     def __init__(self, page: Page):
         self.page = page
-        body = page.body
-        self.gzipped = body[:2] == GZIP_MAGIC
-        if self.gzipped:
-            body = gunzip(body, page.url)
-        self.header_charset = page.charset or charset_from_content_type(page.content_type)
-        if self.gzipped:
-            self.header_charset = None   # the header describes the compressed file, not the XML inside it
-        self.raw = body
-        text, self.encoding = decode_document(body, self.header_charset)
-        text = text.lstrip("\ufeff \t\r\n")
+        self.encoding = page.codec
+        text = page.text.lstrip("\ufeff \t\r\n")
         self.text_empty = not text
         if text.startswith("<?xml"):
             text = _XML_DECL_ENCODING.sub(r'\1"utf-8"', text, count=1)
@@ -183,7 +150,7 @@ class _Document:
                         self.page.url, len(errors), errors[0].line, errors[0].message)
 
     def not_a_sitemap(self, what: str | None = None) -> ScrapeError:
-        what = what or describe_non_feed(self.raw, self.header_charset)
+        what = what or describe_non_feed(self.page)
         return ScrapeError(f"not a sitemap: {self.page.url} returned {what}; check the source's url",
                            error_class="not_a_sitemap")
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from monitor.config import HttpSettings
+from monitor.core.page import Page
 from monitor.fetch import Fetcher
-from scrapers.base import Page
+from monitor.fetch.settings import HttpSettings
 
 
 def write_config(directory: Path, sources: list[dict], **overrides) -> Path:
@@ -30,7 +30,7 @@ def fetch_page(url: str) -> Page:
     """Fetch with the project's own client, as the pipeline does (private addresses allowed for 127.0.0.1)."""
     settings = HttpSettings(timeout=5.0, retries=0, per_host_delay=0.0, allow_private_networks=True)
     with Fetcher(settings) as fetcher:
-        return fetcher.fetch(url).as_page()
+        return fetcher.fetch(url).page
 
 
 def old_database(path: Path, version: int):

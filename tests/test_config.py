@@ -9,7 +9,7 @@ import yaml
 
 from monitor.cli import main
 from monitor.config import load_config, parse_duration, parse_size
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 from tests.conftest import PROJECT_DIR
 
 GOOD_SOURCE = {"name": "feed", "kind": "rss", "url": "http://127.0.0.1:9/feed.xml", "every": "15m"}

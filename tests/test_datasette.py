@@ -12,10 +12,10 @@ from datasette.app import Datasette
 from db.metadata import datasette_metadata
 from db.publish import SETTINGS
 from db.store import Store
-from monitor import text
+from monitor.core import dates
 from monitor.seeding import import_seed
 
-ZONE = text.zone("Asia/Shanghai")
+ZONE = dates.zone("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_sources_needing_attention_view(tmp_path):
 
 
 def test_stale_and_broken_selector_flags_reach_the_attention_view(tmp_path):
-    """The flags monitor.health computes from the stored runs, as an analyst sees them in Datasette."""
+    """The flags db.health computes from the stored runs, as an analyst sees them in Datasette."""
     from datetime import datetime, timedelta
 
     path = tmp_path / "news.db"

@@ -7,9 +7,10 @@ from dataclasses import fields
 import pytest
 
 from db.store import Store
-from monitor import text
 from monitor.cli import COMMANDS
-from monitor.config import _HTTP_KEYS, _SOURCE_KEYS, _TOP_KEYS, HttpSettings
+from monitor.config import _HTTP_KEYS, _SOURCE_KEYS, _TOP_KEYS
+from monitor.core import dates
+from monitor.fetch.settings import HttpSettings
 from scrapers import get_kind, registered_kinds
 from tests.conftest import PROJECT_DIR
 
@@ -46,7 +47,7 @@ def test_every_scraper_kind_and_its_selectors_are_documented(kind):
 
 
 def test_every_table_is_documented(tmp_path):
-    store = Store(tmp_path / "news.db", text.zone("UTC"))
+    store = Store(tmp_path / "news.db", dates.zone("UTC"))
     try:
         tables = [t for t in store.db.table_names() if not t.startswith("items_fts_")]
     finally:

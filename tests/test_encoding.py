@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import codecs
 import re
-import threading
 
 import pytest
 
 from monitor.config import load_config
-from monitor.encoding import (
+from monitor.core.encoding import (
     charset_from_content_type,
-    codecs_used,
     declared_charset,
     declared_charsets,
     decode_document,
     garbled_reason,
     normalize_charset,
 )
-from monitor.errors import ScrapeError
+from monitor.core.errors import ScrapeError
+from monitor.core.page import read_page
 from monitor.service import Monitor
-from scrapers.base import Page
 from scrapers.html import scrape_html
 from scrapers.rss import scrape_rss
 from tests.fetch_server import answer, serve
@@ -194,7 +192,7 @@ def test_latin1_family_header_does_not_outrank_the_meta(header):
 
 
 def test_latin1_header_is_used_when_nothing_else_is_known(monkeypatch):
-    import monitor.encoding as encoding_module
+    import monitor.core.encoding as encoding_module
 
     class NoGuess:
         def best(self):
@@ -221,7 +219,7 @@ def test_undecodable_bytes_never_raise():
 
 
 def test_without_a_detection_the_last_resort_is_gb18030_with_replacement(monkeypatch):
-    import monitor.encoding as encoding_module
+    import monitor.core.encoding as encoding_module
 
     class NoGuess:
         def best(self):
@@ -346,7 +344,7 @@ def mixed_page() -> bytes:
 
 
 def test_html_page_mixing_gbk_and_utf8_fails_with_the_reason():
-    page = Page(url="http://news.example.cn/list.html", body=mixed_page(), content_type="text/html")
+    page = read_page("http://news.example.cn/list.html", mixed_page(), "text/html")
     with pytest.raises(ScrapeError) as info:
         scrape_html(page, {"select": {"item": "li"}})
     assert info.value.error_class == "encoding"
@@ -361,7 +359,7 @@ def test_feed_with_mangled_titles_fails_with_the_reason():
                     for i, t in enumerate(mangled))
     body = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>新闻</title>{items}' \
            "</channel></rss>"
-    page = Page(url="http://news.example.cn/rss.xml", body=body.encode("utf-8"), content_type="application/rss+xml")
+    page = read_page("http://news.example.cn/rss.xml", body.encode("utf-8"), "application/rss+xml")
     with pytest.raises(ScrapeError) as info:
         scrape_rss(page, {})
     assert info.value.error_class == "encoding"
@@ -385,21 +383,3 @@ def test_garbled_page_is_a_failed_run_and_stores_nothing(tmp_path):
     assert (run["status"], run["error_class"]) == ("error", "encoding") and "garbled" in run["error"]
     assert f"decoded as {run['encoding']}" in run["error"]     # the run keeps the codec the message blames
 
-
-def test_codecs_used_collects_the_decodes_of_a_block_in_this_thread():
-    gbk = "<p>朱镕基</p>".encode("gbk")
-    outside: list[str] = []
-    with codecs_used() as outer:
-        decode_document("<p>脱贫</p>".encode())
-        with codecs_used() as inner:
-            decode_document(gbk, "gb2312")
-        worker = threading.Thread(target=lambda: outside.append(decode_document(gbk, "gbk")[1]))
-        worker.start()
-        worker.join()
-        decode_document(b"", None)
-    assert inner == ["gb18030"]
-    assert outer == ["utf-8", "utf-8"]           # not the inner block's, nor another thread's
-    assert outside == ["gb18030"]
-    with codecs_used() as after:
-        pass
-    assert after == []

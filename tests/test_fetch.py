@@ -18,9 +18,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from werkzeug.wrappers import Response
 
-from monitor.config import HttpSettings
-from monitor.errors import FetchError
+from monitor.core.errors import FetchError
 from monitor.fetch import Fetcher, FetchResult
+from monitor.fetch.settings import HttpSettings
 
 
 def settings(**overrides) -> HttpSettings:

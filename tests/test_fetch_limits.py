@@ -11,10 +11,11 @@ import zlib
 
 import pytest
 
-from monitor.addresses import address_problem
-from monitor.config import HttpSettings
-from monitor.errors import FetchError
-from monitor.fetch import MAX_REDIRECTS, Fetcher
+from monitor.core.errors import FetchError
+from monitor.fetch import Fetcher
+from monitor.fetch.addresses import address_problem
+from monitor.fetch.fetcher import MAX_REDIRECTS
+from monitor.fetch.settings import HttpSettings
 from tests.fetch_server import answer, redirect, serve
 
 

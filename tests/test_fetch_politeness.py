@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from monitor.config import HttpSettings
-from monitor.errors import FetchError
+from monitor.core.errors import FetchError
 from monitor.fetch import Fetcher
-from monitor.robots import MAX_CRAWL_DELAY, ROBOTS_MAX_BYTES, parse_robots
+from monitor.fetch.robots import MAX_CRAWL_DELAY, ROBOTS_MAX_BYTES, parse_robots
+from monitor.fetch.settings import HttpSettings
 from tests.fetch_server import answer, hang_up, serve
 
 UA = "news-monitor/0.1 (+mailto:research@example.org)"

@@ -8,9 +8,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from monitor.config import HttpSettings
-from monitor.errors import FetchError
-from monitor.fetch import MAX_RETRY_AFTER, Fetcher, _parse_retry_after
+from monitor.core.errors import FetchError
+from monitor.fetch import Fetcher
+from monitor.fetch.fetcher import MAX_RETRY_AFTER, _parse_retry_after
+from monitor.fetch.settings import HttpSettings
 from tests.fetch_server import answer, hang_up, in_turn
 
 

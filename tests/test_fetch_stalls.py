@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from monitor.config import HttpSettings
-from monitor.errors import FetchError
+from monitor.core.errors import FetchError
 from monitor.fetch import Fetcher
+from monitor.fetch.settings import HttpSettings
 from tests.fetch_server import answer, in_turn
 
 BODY = b"<rss>" + b"x" * 4000 + b"</rss>"

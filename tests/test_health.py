@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from werkzeug import Request, Response
 
+from db.health import MAX_BACKOFF, backoff_delay, health_flags
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.health import MAX_BACKOFF, backoff_delay, health_flags
 from monitor.service import Monitor, apply_backoff, build_scheduler
 from tests.conftest import OWN_FIXTURES
 from tests.helpers import write_config

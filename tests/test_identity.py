@@ -9,7 +9,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from monitor import identity, text
+from monitor import identity
+from monitor.core import fold, urls
 from monitor.identity import compare, headline
 from tests.conftest import PROJECT_DIR
 
@@ -135,8 +136,8 @@ def test_index_keys_are_the_same_in_every_process():
 
 
 def test_fold_variants_opencc_leaves_apart():
-    assert text.fold_text("台製機具逾12國搶著要") == text.fold_text("台制机具逾12国抢着要")
-    assert text.fold_char("妳") == "你"
+    assert fold.fold_text("台製機具逾12國搶著要") == fold.fold_text("台制机具逾12国抢着要")
+    assert fold.fold_char("妳") == "你"
 
 
 def test_every_google_news_link_of_the_real_feed_carries_its_article_url(real_fixture):
@@ -144,9 +145,9 @@ def test_every_google_news_link_of_the_real_feed_carries_its_article_url(real_fi
     links = [item.findtext("link") for item in root.iter("item")]
     assert len(links) == 38
     for link in links:
-        target = text.unwrap_redirect(link)
+        target = urls.unwrap_redirect(link)
         assert target and target.startswith("https://") and "news.google.com" not in target
-        assert text.canonical_url(link) == text.canonical_url(target)
+        assert urls.canonical_url(link) == urls.canonical_url(target)
 
 
 @pytest.mark.parametrize("link", [
@@ -156,7 +157,7 @@ def test_every_google_news_link_of_the_real_feed_carries_its_article_url(real_fi
     "https://news.google.com/rss/articles/!!!notbase64!!!",
 ])
 def test_other_links_are_not_unwrapped(link):
-    assert text.unwrap_redirect(link) is None
+    assert urls.unwrap_redirect(link) is None
 
 
 # --- recurring titles: two pages of one site on two days (identity.recurring) -----------------------------------
@@ -178,7 +179,7 @@ NYT_CORRECTIONS_18 = "http://www.nytimes.com/2011/04/18/pageoneplus/corrections.
     ("127.0.0.1", "127.0.0.1"),
 ])
 def test_the_site_of_a_host_is_its_registrable_domain(host, site):
-    assert text.registrable_domain(host) == site
+    assert urls.registrable_domain(host) == site
 
 
 @pytest.mark.parametrize(("a", "b"), [
@@ -188,8 +189,8 @@ def test_the_site_of_a_host_is_its_registrable_domain(host, site):
     ("http://www.gov.example.cn/show.aspx?id=1", "http://www.gov.example.cn/show.aspx?id=2&page=1"),
 ])
 def test_two_pages_of_one_site(a, b):
-    assert identity.distinct_pages(text.canonical_url(a), text.canonical_url(b))
-    assert identity.distinct_pages(text.canonical_url(b), text.canonical_url(a))
+    assert identity.distinct_pages(urls.canonical_url(a), urls.canonical_url(b))
+    assert identity.distinct_pages(urls.canonical_url(b), urls.canonical_url(a))
 
 
 @pytest.mark.parametrize(("a", "b"), [
@@ -209,7 +210,7 @@ def test_two_pages_of_one_site(a, b):
     (NYT_CORRECTIONS_17, NYT_CORRECTIONS_17),
 ])
 def test_not_two_pages_of_one_site(a, b):
-    a, b = text.canonical_url(a), b and text.canonical_url(b)
+    a, b = urls.canonical_url(a), b and urls.canonical_url(b)
     assert not identity.distinct_pages(a, b) and not identity.distinct_pages(b, a)
 
 
@@ -224,7 +225,7 @@ def test_not_two_pages_of_one_site(a, b):
     ("https://www.example.cn/n1/2020/120059/c60.html", None),        # no month and day after the year
 ])
 def test_the_date_a_url_carries(url, day):
-    assert identity.url_day(text.canonical_url(url)) == day
+    assert identity.url_day(urls.canonical_url(url)) == day
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [
@@ -250,6 +251,6 @@ def test_the_date_a_url_carries(url, day):
 ])
 def test_a_recurring_title_is_two_pages_of_one_site_on_two_days(a, b, expected):
     (url_a, published_a), (url_b, published_b) = a, b
-    url_a, url_b = text.canonical_url(url_a), url_b and text.canonical_url(url_b)
+    url_a, url_b = urls.canonical_url(url_a), url_b and urls.canonical_url(url_b)
     assert identity.recurring(url_a, published_a, url_b, published_b) is expected
     assert identity.recurring(url_b, published_b, url_a, published_a) is expected

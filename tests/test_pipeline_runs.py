@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 import pytest
 from werkzeug import Response
 
-from monitor.normalise import MAX_TITLE_CHARS
+from monitor.prepare.normalise import MAX_TITLE_CHARS
 from monitor.service import Monitor
 
 LIST_SELECT = {"item": "ul.news-list li", "title": "a", "link": "a@href"}

@@ -11,19 +11,20 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from monitor import text
 from monitor.config import load_config
-from monitor.errors import ScrapeError
+from monitor.core import dates
+from monitor.core.errors import ScrapeError
+from monitor.core.fold import fold_text
+from monitor.core.outlets import strip_outlet_suffix
+from monitor.core.page import Page, read_page
 from monitor.seeding import import_seed
 from monitor.service import Monitor
-from monitor.text import fold_text, strip_outlet_suffix
 from scrapers import get_kind
-from scrapers.base import Page
 from scrapers.related import index_page, read_article, site_of
 from tests.conftest import OWN_FIXTURES, REAL_FIXTURES, shared_file
 from tests.helpers import fetch_page, write_config
 
-ZONE = text.zone("Asia/Shanghai")
+ZONE = dates.zone("Asia/Shanghai")
 
 # file in ../shared/fixtures/real/html -> original URL (SOURCES.md; the people.com.cn 2019 page's URL is made from
 # its own <meta name="catalogs"> 1013 and <meta name="contentid"> 31153719).
@@ -58,7 +59,7 @@ def served(httpserver):
 
 
 def published(article) -> str:
-    return text.iso(text.parse_date(article.published, ZONE))
+    return dates.iso(dates.parse_date(article.published, ZONE))
 
 
 def assert_absolute(items) -> None:
@@ -240,7 +241,7 @@ def test_bbc_related_content_block_site_relative_links_and_dates(served, httpser
         ("梁振英僭建被指可能涉选举失实",
          httpserver.url_for("/zhongwen/simp/chinese_news/2012/06/120622_cyleung_building.shtml"), "2012年6月22日"),
     ]
-    assert text.iso(text.parse_date(article.related[0].published, ZONE)) == "2012-12-06T00:00:00+08:00"
+    assert dates.iso(dates.parse_date(article.related[0].published, ZONE)) == "2012-12-06T00:00:00+08:00"
     # The topic links under each headline (香港) and the BBC以外链接 box are not headlines of the block.
     assert all(h.summary is None for h in article.related)
 
@@ -289,7 +290,7 @@ def test_sina_tw_traditional_titles_are_stored_as_written(served, httpserver, tm
 
 def test_own_page_protocol_relative_title_attribute_dates_and_the_weaker_heading():
     body = (OWN_FIXTURES / "related" / "site" / "news" / "start.html").read_bytes().replace(b"{HOST}", b"ex.org")
-    article = read_article(Page(url="https://ex.org/news/start.html", body=body))
+    article = read_article(read_page("https://ex.org/news/start.html", body))
     assert article.title == "决战决胜脱贫攻坚要抓好三个重点"
     assert article.publisher == "示例日报"
     assert article.published == "2020年12月15日09:30"
@@ -307,7 +308,7 @@ def test_registered_kind_returns_the_related_headlines():
     kind = get_kind("related")
     assert not kind.needs_url and "related" in kind.select_fields
     body = (OWN_FIXTURES / "related" / "site" / "news" / "a1.html").read_bytes().replace(b"{HOST}", b"ex.org")
-    items = kind.scrape(Page(url="http://ex.org/news/a1.html", body=body), {"select": {}})
+    items = kind.scrape(read_page("http://ex.org/news/a1.html", body), {"select": {}})
     # <base href="http://ex.org/news/archive/">: "../b1.html" is /news/b1.html
     assert [i.url for i in items] == ["http://ex.org/news/b1.html", "http://ex.org/news/start.html"]
 

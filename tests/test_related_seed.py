@@ -11,17 +11,18 @@ import pytest
 from werkzeug import Request, Response
 
 from db.store import Store
-from monitor import text
 from monitor.cli import main
-from monitor.config import HttpSettings, load_config
-from monitor.errors import SeedError
+from monitor.config import load_config
+from monitor.core import dates, fold
+from monitor.core.errors import SeedError
+from monitor.fetch.settings import HttpSettings
 from monitor.seeding import import_seed, read_seed_file, seed_url
 from monitor.service import Monitor
 from scrapers.seed import parse_seed_text
 from tests.conftest import OWN_FIXTURES, REAL_FIXTURES, shared_file
 from tests.helpers import write_config
 
-ZONE = text.zone("Asia/Shanghai")
+ZONE = dates.zone("Asia/Shanghai")
 TEMPLATE = (OWN_FIXTURES / "related" / "seed_page.html").read_text(encoding="utf-8")
 COMPARED = ("title", "publisher", "published_at", "summary", "title_cut", "origin", "title_key")
 LOCAL_HTTP = HttpSettings(timeout=5.0, retries=0, per_host_delay=0.0, allow_private_networks=True)
@@ -281,7 +282,7 @@ def test_one_headline_from_the_seed_a_feed_and_a_related_block_is_one_item(tmp_p
         assert feed.status == spider.status == "ok", (feed.error, spider.error)
         conn = monitor.store.conn
         rows = conn.execute("SELECT * FROM items WHERE title_key = ?",
-                            (text.fold_text("某县脱贫攻坚收官：贫困村全部出列"),)).fetchall()
+                            (fold.fold_text("某县脱贫攻坚收官：贫困村全部出列"),)).fetchall()
         assert len(rows) == 1
         item = rows[0]
         sightings = conn.execute("SELECT source, matched_by, url FROM sightings WHERE item_id = ? ORDER BY id",
@@ -289,7 +290,7 @@ def test_one_headline_from_the_seed_a_feed_and_a_related_block_is_one_item(tmp_p
         links = conn.execute("SELECT f.title, l.depth FROM links l JOIN items f ON f.id = l.from_item_id "
                              "WHERE l.to_item_id = ? ORDER BY f.title", (item["id"],)).fetchall()
         article_rows = conn.execute("SELECT count(*) FROM items WHERE title_key = ?",
-                                    (text.fold_text("决战决胜脱贫攻坚要抓好三个重点"),)).fetchone()[0]
+                                    (fold.fold_text("决战决胜脱贫攻坚要抓好三个重点"),)).fetchone()[0]
     finally:
         monitor.close()
     # The seed row (no URL) is completed by the feed (rule 3); the related block's link is the same URL (rule 1).

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.encoding import charset_from_content_type
-from monitor.errors import ScrapeError
+from monitor.core.errors import ScrapeError
+from monitor.core.model import RawItem
+from monitor.core.page import read_page
 from scrapers import get_scraper
-from scrapers.base import Page, RawItem
 from scrapers.html import element_text, join_url, plain_text, resolve_link, scrape_html
 from tests.helpers import fetch_page
 
@@ -22,8 +22,7 @@ GBK_SELECT = {"item": "ul.news-list > li", "title": "a", "link": "a@href", "summ
 
 def scrape(body: bytes, select: dict, url: str = "http://www.example.com/news/list.html",
            content_type: str | None = None) -> list[RawItem]:
-    page = Page(url=url, body=body, content_type=content_type,
-                charset=charset_from_content_type(content_type))
+    page = read_page(url, body, content_type)
     return scrape_html(page, {"select": select})
 
 
@@ -41,7 +40,7 @@ def test_every_module_in_scrapers_registers_its_kind():
     import pkgutil
 
     import scrapers
-    from scrapers.base import _REGISTRY
+    from scrapers.registry import _REGISTRY
 
     on_disk = sorted(m.name for m in pkgutil.iter_modules(scrapers.__path__) if not m.name.startswith("_"))
     assert on_disk == scrapers.MODULES                        # nothing listed by hand, nothing left out
@@ -55,16 +54,16 @@ def test_a_new_module_in_the_package_registers_with_no_other_change(tmp_path, mo
     import sys
 
     import scrapers
-    from scrapers.base import _REGISTRY
+    from scrapers.registry import _REGISTRY
 
     (tmp_path / "example_kind.py").write_text(
-        "from scrapers.base import RawItem, register\n\n\n"
+        "from monitor.core.model import RawItem\nfrom scrapers.registry import register\n\n\n"
         "@register('example-kind')\ndef scrape(page, options):\n    return [RawItem(title='x')]\n",
         encoding="utf-8")
     monkeypatch.setattr(scrapers, "__path__", [*scrapers.__path__, str(tmp_path)])
     try:
         assert "example_kind" in scrapers._import_kind_modules()
-        assert get_scraper("example-kind")(Page(url="http://x/", body=b""), {})[0].title == "x"
+        assert get_scraper("example-kind")(read_page("http://x/", b""), {})[0].title == "x"
     finally:
         _REGISTRY.pop("example-kind", None)
         sys.modules.pop("scrapers.example_kind", None)
@@ -356,7 +355,7 @@ def test_bad_selector(select, named):
 
 def test_missing_select_option():
     with pytest.raises(ScrapeError) as caught:
-        scrape_html(Page(url="http://x/", body=b"<li>a</li>"), {})
+        scrape_html(read_page("http://x/", b"<li>a</li>"), {})
     assert caught.value.error_class == "bad_selector"
 
 

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.config import load_config
-from monitor.errors import ScrapeError
+from monitor.core.errors import ScrapeError
+from monitor.core.model import RawItem
+from monitor.core.page import read_page
 from monitor.service import Monitor
 from scrapers import get_kind
-from scrapers.base import Page, RawItem
 from scrapers.jsonapi import scrape_json, timestamp, unwrap_jsonp
 from tests.conftest import OWN_FIXTURES
 from tests.helpers import write_config
@@ -26,7 +27,7 @@ API_SELECT = {"item": "data.list", "title": "title", "link": "url", "summary": "
 def scrape(body: bytes | str, select: dict, url: str = API_URL, content_type: str | None = None) -> list[RawItem]:
     if isinstance(body, str):
         body = body.encode("utf-8")
-    return scrape_json(Page(url=url, body=body, content_type=content_type), {"select": select})
+    return scrape_json(read_page(url, body, content_type), {"select": select})
 
 
 def scrape_error(body: bytes | str, select: dict, **kwargs) -> ScrapeError:

@@ -9,21 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from monitor.encoding import charset_from_content_type
-from monitor.errors import ScrapeError
+from monitor.core.errors import ScrapeError
+from monitor.core.model import RawItem
+from monitor.core.page import read_page
 from scrapers import get_scraper
-from scrapers.base import Page, RawItem
 from scrapers.rss import describe_non_feed, entry_published, parse_feed, scrape_rss
 from tests.conftest import shared_file
 from tests.helpers import fetch_page
 
+URL = "https://example.org/feed.xml"
 REAL_FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
 
 
 def scrape(body: bytes, url: str = "https://example.org/feed.xml",
            content_type: str | None = None) -> list[RawItem]:
-    return scrape_rss(Page(url=url, body=body, content_type=content_type,
-                           charset=charset_from_content_type(content_type)), {})
+    return scrape_rss(read_page(url, body, content_type), {})
 
 
 def titles(items: list[RawItem]) -> list[str]:
@@ -152,8 +152,9 @@ def test_sinica_big5_atom03(real_fixture):
 
 
 def test_big5_atom_without_declaration_is_decoded(real_fixture):
-    result, encoding = parse_feed(real_fixture("feeds/feedparser_big5_atom_no_declaration.xml"))
-    assert encoding == "big5hkscs"
+    page = read_page(URL, real_fixture("feeds/feedparser_big5_atom_no_declaration.xml"))
+    result = parse_feed(page.text)
+    assert page.codec == "big5hkscs"
     assert result.version == "atom10"
     # The file itself has "?" where its author lost characters; the rest must be real Chinese, not mojibake.
     assert result.feed.title.startswith("我希望")
@@ -208,7 +209,7 @@ def test_v2ex_three_entries_are_not_collapsed(real_fixture):
 
 
 def test_ampersand_link_in_unclosed_feed(real_fixture):
-    result, _ = parse_feed(real_fixture("feeds/feedparser_rss_unclosed_root_ampersand_link.xml"))
+    result = parse_feed(read_page(URL, real_fixture("feeds/feedparser_rss_unclosed_root_ampersand_link.xml")).text)
     assert [entry.link for entry in result.entries] == ["http://link/get?a=1&b=2"]
 
 
@@ -281,8 +282,9 @@ def test_relative_entry_links_resolve_against_xml_base_then_the_site_then_the_fe
 
 
 def test_bom_feed(real_fixture):
-    result, encoding = parse_feed(real_fixture("feeds/feedparser_utf8_bom.xml"))
-    assert encoding == "utf-8"
+    page = read_page(URL, real_fixture("feeds/feedparser_utf8_bom.xml"))
+    result = parse_feed(page.text)
+    assert page.codec == "utf-8"
     assert result.version and not result.bozo
     assert scrape(real_fixture("feeds/feedparser_utf8_bom.xml")) == []
 
@@ -342,7 +344,7 @@ def test_html_page_is_not_a_feed(real_fixture):
     (b"<html><body>no title</body></html>", "an HTML page"),
 ])
 def test_describe_non_feed(body, description):
-    assert describe_non_feed(body) == description
+    assert describe_non_feed(read_page(URL, body)) == description
 
 
 def test_a_str_or_path_is_never_handed_to_feedparser(tmp_path: Path):
@@ -415,13 +417,13 @@ def test_hkscs_character_in_a_big5_feed():
 
 
 def test_header_charset_is_used_for_an_undeclared_feed(monkeypatch):
-    import monitor.encoding
+    import monitor.core.encoding
 
     class NoGuess:   # take detection out of the picture: only the header can give the right answer
         def best(self):
             return None
 
-    monkeypatch.setattr(monitor.encoding.charset_normalizer, "from_bytes", lambda body: NoGuess())
+    monkeypatch.setattr(monitor.core.encoding.charset_normalizer, "from_bytes", lambda body: NoGuess())
     body = rss("<item><title>新聞聯播</title></item>", encoding="big5", declaration=False)
     assert titles(scrape(body, content_type="application/rss+xml; charset=big5")) == ["新聞聯播"]
     assert titles(scrape(body)) != ["新聞聯播"]

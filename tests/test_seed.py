@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from db.store import Store
-from monitor import text
 from monitor.cli import main
+from monitor.core import dates
 from monitor.seeding import import_seed, read_seed_file
 from scrapers.seed import parse_seed_text, seed_to_data
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHIPPED_DATA = PROJECT / "data" / "seed-headlines.json"
-ZONE = text.zone("Asia/Shanghai")
+ZONE = dates.zone("Asia/Shanghai")
 
 
 @pytest.fixture

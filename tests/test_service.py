@@ -13,14 +13,14 @@ import time
 import urllib.request
 from datetime import datetime, timedelta
 
-from monitor import text
 from monitor.config import load_config
+from monitor.core import dates
 from monitor.service import Monitor, apply_backoff, build_scheduler
 from tests.conftest import OWN_FIXTURES, PROJECT_DIR
 from tests.helpers import write_config
 
 FEED = (OWN_FIXTURES / "pipeline" / "poverty_feed.xml").read_bytes()
-ZONE = text.zone("Asia/Shanghai")      # the timezone of tests.helpers.write_config
+ZONE = dates.zone("Asia/Shanghai")      # the timezone of tests.helpers.write_config
 
 
 def free_port() -> int:

@@ -8,11 +8,11 @@ import pytest
 
 from db.schema import SCHEMA_VERSION, SchemaError
 from db.store import Store
-from monitor import text
-from monitor.normalise import normalise
-from scrapers.base import RawItem
+from monitor.core import dates
+from monitor.core.model import RawItem
+from monitor.prepare.normalise import normalise
 
-ZONE = text.zone("Asia/Shanghai")
+ZONE = dates.zone("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -251,9 +251,9 @@ def test_a_store_left_open_at_exit_does_not_crash_the_process(tmp_path):
 
     script = (
         "from db.store import Store\n"
-        "from monitor import text\n"
+        "from monitor.core import dates\n"
         "from monitor.seeding import import_seed\n"
-        f"store = Store({str(tmp_path / 'news.db')!r}, text.zone('Asia/Shanghai'))\n"
+        f"store = Store({str(tmp_path / 'news.db')!r}, dates.zone('Asia/Shanghai'))\n"
         "print(import_seed(store, 'data/seed-headlines.json', store.zone).items_new)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)

@@ -11,12 +11,13 @@ from datasette.app import Datasette
 from db.metadata import QUERIES, datasette_metadata
 from db.publish import SETTINGS
 from db.store import Store
-from monitor import identity, text
-from monitor.normalise import normalise
-from scrapers.base import RawItem
+from monitor import identity
+from monitor.core import dates
+from monitor.core.model import RawItem
+from monitor.prepare.normalise import normalise
 from tests.helpers import old_database
 
-ZONE = text.zone("Asia/Shanghai")
+ZONE = dates.zone("Asia/Shanghai")
 
 
 def item(title, url=None, publisher=None, published="2020-12-16 09:00", origin="scraped"):

@@ -14,20 +14,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from monitor import text
-from monitor.text import (
-    canonical_url,
-    fold_char,
-    fold_text,
-    iso,
-    parse_date,
-    publisher_key,
-    publishers_compatible,
-    split_truncation,
-    strip_outlet_suffix,
-    title_key,
-    zone,
-)
+from monitor.core import urls
+from monitor.core.dates import iso, parse_date, zone
+from monitor.core.fold import fold_char, fold_text, split_truncation
+from monitor.core.outlets import publisher_key, publishers_compatible, strip_outlet_suffix, title_key
+from monitor.core.urls import canonical_url
 
 SHANGHAI = zone("Asia/Shanghai")
 CST = timezone(timedelta(hours=8))
@@ -436,8 +427,8 @@ def test_canonical_url_is_idempotent_and_equates_variants():
 
 
 def test_tracking_parameter_list_is_documented():
-    assert {"spm", "from", "fbclid", "gclid", "scene", "share_token"} <= text.TRACKING_PARAMS
-    assert text.TRACKING_PREFIXES == ("utm_",)
+    assert {"spm", "from", "fbclid", "gclid", "scene", "share_token"} <= urls.TRACKING_PARAMS
+    assert urls.TRACKING_PREFIXES == ("utm_",)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.text import fold_text
-from monitor.topics import TopicRule, fold_for_topics, match_topic, match_topics
+from monitor.core.fold import fold_text
+from monitor.prepare.topics import TopicRule, fold_for_topics, match_topic, match_topics
 
 POVERTY = TopicRule("poverty-alleviation", any=("脫貧攻堅", "精準扶貧", "鄉村振興"))
 
@@ -125,7 +125,7 @@ def test_google_news_feed_titles_do_not_match_a_chinese_topic(real_fixture):
 
 
 def test_rules_are_hashable_and_compiled_once():
-    from monitor.topics import _compile
+    from monitor.prepare.topics import _compile
 
     rule = TopicRule("t", any=("脫貧攻堅",))
     assert _compile(rule) is _compile(TopicRule("t", any=("脫貧攻堅",)))

@@ -37,22 +37,20 @@ its non-space characters being U+FFFD, private-use or C1 control characters, or 
 (``è„±è´«``) or as GBK (``鑴辫传``), makes it garbled, and the scrapers then fail the run (error class
 ``encoding``) with the reason instead of storing it.
 
-``codecs_used()`` lets a caller learn which codecs a block of code decoded with: the pipeline records the codec
-of a page on its run (``runs.encoding``) even when the scraper failed or found no items, so no item says it.
+It is called in one place, ``monitor.core.page.read_page``, where a fetched response becomes the ``Page`` the kinds
+read (``page.text``) and whose codec the run records (``page.codec``).
 """
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import re
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import charset_normalizer
 
 __all__ = [
-    "GARBLED_RATIO", "HEAD_BYTES", "charset_from_content_type", "codecs_used", "declared_charset",
+    "GARBLED_RATIO", "HEAD_BYTES", "charset_from_content_type", "declared_charset",
     "declared_charsets", "decode_document", "garbled_reason", "normalize_charset",
 ]
 
@@ -192,24 +190,6 @@ def _first_strict(body: bytes, labels: list[str | None]) -> tuple[str | None, st
     return None, ""
 
 
-_recording = threading.local()   # the list codecs_used() collects into, in this thread
-
-
-@contextlib.contextmanager
-def codecs_used() -> Iterator[list[str]]:
-    """Collect the codec of every ``decode_document`` call this thread makes inside the block, in order.
-
-    Scrapers decode (and may then raise, or find nothing); the caller learns the codec without each scraper
-    carrying it on its errors. Blocks nest: an inner block collects for itself only.
-    """
-    outer = getattr(_recording, "codecs", None)
-    _recording.codecs = collected = []
-    try:
-        yield collected
-    finally:
-        _recording.codecs = outer
-
-
 def decode_document(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
     """Decode an HTML or XML document; returns ``(text, encoding name used)``.
 
@@ -221,14 +201,6 @@ def decode_document(body: bytes, header_charset: str | None = None) -> tuple[str
     GB2312/GBK to GB18030, Big5 to Big5-HKSCS and ISO-8859-1/ASCII to windows-1252. See the module docstring
     for why.
     """
-    text, codec = _decode(body, header_charset)
-    collected = getattr(_recording, "codecs", None)
-    if collected is not None:
-        collected.append(codec)
-    return text, codec
-
-
-def _decode(body: bytes, header_charset: str | None) -> tuple[str, str]:
     if not body:
         return "", normalize_charset(header_charset) or "utf-8"
 

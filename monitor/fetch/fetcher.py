@@ -13,20 +13,21 @@ out), it has no size limit, and it follows redirects anywhere. ``Fetcher`` adds,
   reads text, and would otherwise report "0 items" (``_as_document``);
 * politeness per host: at most ``http.per_host_concurrency`` requests in flight, ``http.per_host_delay``
   (or the site's robots.txt ``Crawl-delay``, if longer, up to 60 s) between two request starts, and
-  robots.txt obeyed (``http.respect_robots``; see ``monitor.robots``);
+  robots.txt obeyed (``http.respect_robots``; see ``monitor.fetch.robots``);
 * retries of transient failures (connection errors, timeouts, 408, 429, 5xx) up to ``http.retries``, with
   exponential backoff and jitter, or after exactly the wait a ``Retry-After`` header asks for (up to 120 s);
   a wait that does not fit in the deadline ends the fetch at once with a message saying so. A connect gets a
   share of the deadline, so a lost SYN can be retried; a read that stalls (no byte for half the time left,
   before the headers or mid-body) is retried once, with all the time then left (see ``Fetcher._attempt``);
 * redirects followed by hand, at most 5, each hop http(s), checked against robots.txt and the address rule;
-* the address rule (``monitor.addresses``): unless ``http.allow_private_networks``, a URL not written in
+* the address rule (``monitor.fetch.addresses``): unless ``http.allow_private_networks``, a URL not written in
   config.yaml (``configured=False``: links the spider or a sitemap found) and every redirect target may reach
   only public addresses, checked on the DNS answer and again on the address the socket actually connected to;
-* errors (:class:`monitor.errors.FetchError`) whose ``error_class`` a program can test and whose message
+* errors (:class:`monitor.core.errors.FetchError`) whose ``error_class`` a program can test and whose message
   tells a person what went wrong and what to do.
 
-It returns bytes: decoding text (charset sniffing, GB2312 -> GB18030...) is the scrapers' job.
+It returns the bytes and, for a page it read, the ``Page`` the kinds read: the body decoded once
+(``monitor.core.page.read_page``: charset sniffing, GB2312 -> GB18030...).
 """
 
 from __future__ import annotations
@@ -53,10 +54,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import ProxyManager
 
-from monitor.addresses import address_problem, resolve
-from monitor.config import HttpSettings
-from monitor.errors import FetchError
-from monitor.robots import (
+from monitor.core.encoding import charset_from_content_type
+from monitor.core.errors import FetchError
+from monitor.core.gunzip import GZIP_MAGIC, GunzipError, gunzip
+from monitor.core.page import Page, read_page
+from monitor.fetch.addresses import address_problem, resolve
+from monitor.fetch.robots import (
     ALLOW_ALL_TTL,
     ROBOTS_MAX_BYTES,
     ROBOTS_TTL,
@@ -65,7 +68,7 @@ from monitor.robots import (
     origin_of,
     parse_robots,
 )
-from scrapers.base import GZIP_MAGIC, GunzipError, Page, gunzip
+from monitor.fetch.settings import HttpSettings
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +103,7 @@ class FetchResult:
     last_modified: str | None
     not_modified: bool         # True when the server answered 304 to our conditional GET
     elapsed: float             # seconds, from the first request to the end of the body
-
-    def as_page(self) -> Page:
-        """What a scraper reads: the bytes, the final URL and the declared charset."""
-        return Page(url=self.url, body=self.body, content_type=self.content_type, charset=self.charset)
+    page: Page | None = None   # the body decoded once, as the kinds read it; None for a 304
 
 
 class _Clock:
@@ -453,7 +453,7 @@ class Fetcher:
             status=answer.status,
             body=answer.body,
             content_type=content_type.strip() if content_type else None,
-            charset=_charset_of(content_type),
+            charset=(charset_from_content_type(content_type) or "").lower() or None,
             etag=answer.headers.get("ETag"),
             last_modified=answer.headers.get("Last-Modified"),
             not_modified=answer.status == 304,
@@ -463,6 +463,8 @@ class Fetcher:
             # A 304 need not repeat the validators; the ones we sent are still the current ones.
             result = replace(result, etag=result.etag or etag,
                              last_modified=result.last_modified or last_modified)
+        else:
+            result = replace(result, page=read_page(result.url, result.body, result.content_type))
         logger.debug("%s: %d, %d bytes in %.2f s", url, result.status, len(result.body), result.elapsed)
         return result
 
@@ -720,7 +722,7 @@ def _as_document(body: bytes, url: str, limit: int) -> bytes:
     """The body as the kinds read it: every kind reads text (pages, feeds, JSON, sitemaps).
 
     A body that is still gzip after the transfer decoding (a ``.gz`` file, or a server that gzips a page without
-    saying so in Content-Encoding) is decompressed here, by the one gunzip (``scrapers.base``), within
+    saying so in Content-Encoding) is decompressed here, by the one gunzip (``monitor.core.gunzip``), within
     ``max_bytes`` counted after decompression, as for Content-Encoding. Other binary data (an image, a PDF, an
     archive a link led to) is ``not_a_page``: a scraper would find nothing in it and the run would pass as
     "ok, 0 items".
@@ -959,14 +961,3 @@ def _reason(exc: BaseException) -> str:
             return e.strerror.lower()
     text = str(causes[-1] if causes else exc)
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _charset_of(content_type: str | None) -> str | None:
-    """The charset= parameter of a Content-Type header, lower-cased and unquoted."""
-    if not content_type:
-        return None
-    for param in content_type.split(";")[1:]:
-        key, sep, value = param.partition("=")
-        if sep and key.strip().lower() == "charset":
-            return value.strip().strip("\"'").strip().lower() or None
-    return None

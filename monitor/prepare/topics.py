@@ -1,7 +1,7 @@
 """Topic rules: does a headline belong to a configured topic?
 
 A rule (``topics:`` in config.yaml) lists keywords. Keywords and text are compared in the folded
-form of ``monitor.text.fold_text``, so a keyword written in traditional script (脫貧攻堅) matches
+form of ``monitor.core.fold.fold_text``, so a keyword written in traditional script (脫貧攻堅) matches
 simplified text (脱贫攻坚) and the reverse, and width, punctuation and spaces inside the text
 (``脫貧 攻堅``, ``ＡＢＣ``) do not block a match.
 
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from monitor.text import fold_text
+from monitor.core.fold import fold_text
 
 __all__ = ["TopicRule", "fold_for_topics", "match_topic", "match_topics"]
 
