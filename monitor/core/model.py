@@ -45,3 +45,4 @@ class Item:
     title_cut: str = ""               # '', 'start', 'end', 'both'
     origin: str = "scraped"           # 'seed' for rows from a seed document
     topics: dict[str, list[str]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)   # what the source told beyond the fields (RawItem.extra)

@@ -53,6 +53,7 @@ def normalise(raw: RawItem, zone: tzinfo, *, origin: str = "scraped", reference:
             (cut_start, cut_end)
         ],
         origin=origin,
+        extra=dict(raw.extra),
     )
 
 
