@@ -20,6 +20,7 @@ import yaml
 from monitor.core.errors import ConfigError
 from monitor.fetch.settings import HttpSettings
 from monitor.prepare.topics import TopicRule
+from scrapers import Kind, crawling_kinds, discovering_kinds, get_kind, registered_kinds
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class SourceConfig:
     http: HttpSettings = field(default_factory=HttpSettings)
     select: dict[str, str] = field(default_factory=dict)
     max_items: int = 500             # items kept from one run (the rest are dropped, with a warning)
-    follow: str | None = None        # "related": also fetch each item's page and follow its related block
+    follow: str | None = None        # a crawling kind ("related"): also read each item's page and its related block
     max_depth: int = 2               # related / follow: start pages are depth 0
     max_pages: int = 50              # pages fetched per run beyond the start URLs (related pages, child sitemaps)
     allowed_domains: tuple[str, ...] = ()   # related / follow: default, the domains of the start pages
@@ -79,9 +80,6 @@ class Config:
                 return source
         known = ", ".join(s.name for s in self.sources) or "none"
         raise ConfigError(f"{self.path}: no source named {name!r} (configured sources: {known})")
-
-    def topic_rules(self, names: tuple[str, ...]) -> tuple[TopicRule, ...]:
-        return tuple(rule for rule in self.topics if rule.name in names)
 
 
 # --- value parsers -----------------------------------------------------------------------------------------
@@ -216,11 +214,10 @@ _TOP_KEYS = ["database", "timezone", "seeds", "topics", "http", "sources", "data
 _HTTP_KEYS = [f.name for f in fields(HttpSettings)]
 _SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select", "max_items",
                 "follow", "max_depth", "max_pages", "allowed_domains", "revisit_after"]
-RELATED_KIND = "related"     # the kind whose runs are the spider's (monitor/spider.py)
-FOLLOW_RELATED = "related"   # follow: related, the spider after another kind's run
-FOLLOW_MODES = (FOLLOW_RELATED,)
-# Read only by the spider (monitor/spider.py), which runs for kind: related and follow: related; max_pages is also
-# read by the pipeline's page queue for kinds that discover more pages of their own (a sitemap index's children).
+_SOURCE_DEFAULTS = SourceConfig(name="", kind="", url=None)   # the defaults of keys a source leaves out
+# Read only by the spider (monitor/spider.py), which runs for a crawling kind (kind: related) and for follow: related;
+# max_pages is also read by the pipeline's page queue for kinds that discover more pages of their own (a sitemap
+# index's children).
 _SPIDER_KEYS = ("max_depth", "allowed_domains", "revisit_after")
 
 
@@ -268,8 +265,6 @@ def _read_topics(reader: _Reader, value: Any) -> tuple[TopicRule, ...]:
 
 
 def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, topics: set[str]) -> SourceConfig:
-    from scrapers import get_kind, registered_kinds  # imported here: scrapers import monitor modules
-
     raw = reader.mapping(value, path, _SOURCE_KEYS, required=("name", "kind"))
     name = reader.string(raw["name"], f"{path}.name")
     kind_name = reader.string(raw["kind"], f"{path}.kind")
@@ -313,9 +308,9 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
     for key in sorted(kind.required_select - set(select)):
         raise reader.fail(f"{path}.select.{key}", f"required for kind {kind_name!r}")
     follow = reader.string(raw["follow"], f"{path}.follow") if raw.get("follow") is not None else None
-    if follow is not None and follow not in FOLLOW_MODES:
-        raise reader.fail(f"{path}.follow", f"expected one of {', '.join(FOLLOW_MODES)}, got {follow!r}")
-    _check_spider_keys(reader, raw, path, kind_name, follow, bool(url or urls), bool(source_topics))
+    if follow is not None and follow not in crawling_kinds():
+        raise reader.fail(f"{path}.follow", f"expected one of {', '.join(crawling_kinds())}, got {follow!r}")
+    _check_spider_keys(reader, raw, path, kind, follow, bool(url or urls), bool(source_topics))
     return SourceConfig(
         name=name,
         kind=kind_name,
@@ -327,39 +322,39 @@ def _read_source(reader: _Reader, value: Any, path: str, http: HttpSettings, top
         enabled=reader.boolean(raw["enabled"], f"{path}.enabled") if "enabled" in raw else True,
         http=_read_http(reader, raw["http"], f"{path}.http", http) if "http" in raw else http,
         select=select,
-        max_items=reader.integer(raw["max_items"], f"{path}.max_items", minimum=1) if "max_items" in raw else 500,
+        max_items=reader.integer(raw["max_items"], f"{path}.max_items", minimum=1) if "max_items" in raw
+        else _SOURCE_DEFAULTS.max_items,
         follow=follow,
-        max_depth=reader.integer(raw["max_depth"], f"{path}.max_depth") if "max_depth" in raw else 2,
-        max_pages=reader.integer(raw["max_pages"], f"{path}.max_pages") if "max_pages" in raw else 50,
+        max_depth=reader.integer(raw["max_depth"], f"{path}.max_depth") if "max_depth" in raw
+        else _SOURCE_DEFAULTS.max_depth,
+        max_pages=reader.integer(raw["max_pages"], f"{path}.max_pages") if "max_pages" in raw
+        else _SOURCE_DEFAULTS.max_pages,
         allowed_domains=tuple(d.lower().lstrip(".") for d in reader.strings(raw.get("allowed_domains"),
                                                                              f"{path}.allowed_domains")),
         revisit_after=reader.converted(parse_duration, raw["revisit_after"], f"{path}.revisit_after")
-        if "revisit_after" in raw else 7 * 86400,
+        if "revisit_after" in raw else _SOURCE_DEFAULTS.revisit_after,
     )
 
 
-def _check_spider_keys(reader: _Reader, raw: dict, path: str, kind_name: str, follow: str | None, has_url: bool,
+def _check_spider_keys(reader: _Reader, raw: dict, path: str, kind: Kind, follow: str | None, has_url: bool,
                        has_topics: bool) -> None:
-    """Cross-field rules of the spider: a related source needs somewhere to start, and the spider's keys on a source
-    that never runs the spider are mistakes (they would be silently ignored)."""
-    from scrapers import get_kind, registered_kinds
-
-    spider = kind_name == RELATED_KIND or follow == FOLLOW_RELATED
-    if kind_name == RELATED_KIND and not has_url and not has_topics:
-        raise reader.fail(path, "a related source needs url, urls or topics (with topics only, it starts from the "
-                                "stored items of those topics that have a page URL)")
-    if spider:
+    """Cross-field rules of the spider: a crawling source needs somewhere to start, and the spider's keys on a
+    source that never runs the spider are mistakes (they would be silently ignored)."""
+    if kind.crawl and not has_url and not has_topics:
+        raise reader.fail(path, f"a {kind.name} source needs url, urls or topics (with topics only, it starts from "
+                                "the stored items of those topics that have a page URL)")
+    if kind.crawl or follow:
         return
+    crawling = " or ".join(f"kind: {name}" for name in crawling_kinds())
+    following = " or ".join(f"follow: {name}" for name in crawling_kinds())
+    advice = f"remove it, or add {following} to follow the items' pages"
     for key in _SPIDER_KEYS:
         if key in raw:
-            raise reader.fail(f"{path}.{key}", f"only used by kind: {RELATED_KIND} or follow: {FOLLOW_RELATED}; "
-                                               f"remove it, or add follow: {FOLLOW_RELATED} to follow the items' pages")
-    discovering = [name for name in registered_kinds() if get_kind(name).discover]
-    if "max_pages" in raw and kind_name not in discovering:
-        kinds = " or ".join(f"kind: {name}" for name in discovering)
-        raise reader.fail(f"{path}.max_pages", f"only used by kind: {RELATED_KIND}, follow: {FOLLOW_RELATED}"
-                                               f"{' or ' + kinds if kinds else ''}; remove it, or add follow: "
-                                               f"{FOLLOW_RELATED} to follow the items' pages")
+            raise reader.fail(f"{path}.{key}", f"only used by {crawling} or {following}; {advice}")
+    if "max_pages" in raw and not kind.discover:
+        kinds = " or ".join(f"kind: {name}" for name in discovering_kinds())
+        raise reader.fail(f"{path}.max_pages", f"only used by {crawling}, {following}"
+                                               f"{' or ' + kinds if kinds else ''}; {advice}")
 
 
 def load_config(path: str | Path) -> Config:

@@ -16,12 +16,11 @@ from datetime import datetime, tzinfo
 
 from db.store import Store
 from monitor import spider
-from monitor.config import FOLLOW_RELATED, RELATED_KIND, Config, SourceConfig
+from monitor.config import Config, SourceConfig
 from monitor.core.errors import FetchError, ScrapeError
-from monitor.core.model import Item, RawItem
+from monitor.core.model import RawItem
 from monitor.fetch import Fetcher, FetchResult
-from monitor.prepare.normalise import apply_topics, normalise
-from monitor.prepare.topics import wanted
+from monitor.prepare import prepare
 from scrapers import get_kind
 from scrapers.registry import Kind
 
@@ -58,11 +57,11 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     result = RunResult(source=source.name, run_id=run_id, status="ok")
     # DESIGN.md: every item is labelled with each configured topic it matches, whatever its source; a source's own
     # `topics:` only decides which items it keeps (those matching one of them).
-    rules = config.topics
     kind = get_kind(source.kind)
     options = {"select": dict(source.select)}
-    # Kind `related` has no page to scrape here: the spider below fetches, reads and stores its own pages.
-    pages = _PageQueue(source) if source.kind != RELATED_KIND else []
+    # A kind that only crawls (related) has no page to scrape here: the spider below fetches, reads and stores its
+    # own pages.
+    pages = _PageQueue(source) if kind.scrape else []
     followed: list[tuple[int, str]] = []    # (item id, url) of stored items whose pages `follow: related` reads
     fetched_any = False
     failed: list[FetchError | ScrapeError] = []   # pages that could not be read; the others still are
@@ -80,24 +79,25 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
             if read.response.not_modified:
                 continue
             fetched_any = True
-            items = _prepare(read.raw_items, zone, rules, keep=source.topics)
+            items = prepare(read.raw_items, zone=zone, rules=config.topics, keep=source.topics,
+                            reference=datetime.now(zone)).items
             room = max(0, source.max_items - result.items_seen)
             over_cap += max(0, len(items) - room)
             items = items[:room]
             saved = store.save_items(items, source=source.name, run_id=run_id)
             result.items_seen += saved.seen
             result.items_new += saved.new
-            if source.follow == FOLLOW_RELATED:
+            if source.follow:
                 followed += [(i, item.url) for i, item in zip(saved.item_ids, items, strict=True) if item.url]
             # Remembered only once the items are stored, so a failed parse is retried in full next time.
             store.remember_http_cache(source.name, url, read.response.etag, read.response.last_modified,
                                       read.discovered)
-        if source.kind == RELATED_KIND or followed:
+        if kind.crawl or followed:
             # Article pages: what they say fills their items; related headlines become items and links.
             crawl = spider.crawl(source, followed, config=config, store=store, fetcher=fetcher, zone=zone,
                                  run_id=run_id)
             crawl.add_to(result)
-            fetched_any = fetched_any or source.kind == RELATED_KIND
+            fetched_any = fetched_any or kind.crawl is not None
         if over_cap:
             result.note = (f"max_items={source.max_items} reached: {over_cap} more items were not stored; "
                            "raise sources[].max_items if the source lists more")
@@ -143,7 +143,7 @@ def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, opt
     page = response.page
     # The codec is known once the page is decoded, even when reading it then fails or finds nothing.
     result.encoding = result.encoding or page.codec
-    return _Read(response, kind.scrape(page, options), kind.discover(page, options) if kind.discover else [])
+    return _Read(response, kind.items(page, options), kind.discover(page, options) if kind.discover else [])
 
 
 class _PageQueue:
@@ -183,17 +183,3 @@ def _fail(result: RunResult, failed: list[FetchError | ScrapeError]) -> None:
     result.status, result.error, result.error_class = "error", f"{first}{more}", first.error_class
     result.http_status = getattr(first, "http_status", None) or result.http_status
 
-
-def _prepare(raw_items, zone: tzinfo, rules, *, keep: tuple[str, ...]) -> list[Item]:
-    """Normalise and label each item with every topic it matches; with ``keep`` (the source's topics), only the
-    items matching one of those are kept."""
-    now = datetime.now(zone)
-    items = []
-    for raw in raw_items:
-        item = normalise(raw, zone, reference=now)
-        if item is None:
-            continue
-        apply_topics(item, rules)
-        if wanted(item.topics, keep):
-            items.append(item)
-    return items

@@ -20,7 +20,7 @@ from monitor.core.model import RawItem
 from monitor.core.page import read_page
 from monitor.fetch import Fetcher
 from monitor.fetch.settings import HttpSettings
-from monitor.prepare.normalise import apply_topics, normalise
+from monitor.prepare import prepare
 from monitor.prepare.topics import TopicRule
 from scrapers.seed import SeedHeadline, SeedList, parse_seed_data, parse_seed_html, parse_seed_text
 
@@ -97,13 +97,13 @@ def import_seed(store: Store, path: Path | str, zone: tzinfo, rules: tuple[Topic
         return SeedImport(path=path, already_imported=True)
     if data_zone:
         zone = dates.zone(data_zone)
-    article = _to_item(seed.article, zone, reference=None)
-    if article is None:
+    first = prepare([_raw_item(seed.article)], zone=zone, rules=rules, origin="seed")
+    if not first.items:
         raise SeedError(f"{path}: the seed article has no title")
+    article = first.items[0]
     reference = dates.parse_date(seed.article.published, zone) if seed.article.published else None
-    related = [item for h in seed.related if (item := _to_item(h, zone, reference=reference)) is not None]
-    for item in (article, *related):
-        apply_topics(item, rules)
+    related = prepare([_raw_item(h) for h in seed.related], zone=zone, rules=rules, origin="seed",
+                      reference=reference).items
     run_id = store.start_run(SEED_SOURCE)
     try:
         saved = store.save_items([article, *related], source=SEED_SOURCE, run_id=run_id)
@@ -123,7 +123,6 @@ def _is_html(body: bytes) -> bool:
     return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"   # after a UTF-8 byte-order mark too
 
 
-def _to_item(headline: SeedHeadline, zone: tzinfo, reference):
-    raw = RawItem(title=headline.title, url=headline.url, summary=headline.summary, publisher=headline.publisher,
-                  published=headline.published)
-    return normalise(raw, zone, origin="seed", reference=reference)
+def _raw_item(headline: SeedHeadline) -> RawItem:
+    return RawItem(title=headline.title, url=headline.url, summary=headline.summary, publisher=headline.publisher,
+                   published=headline.published)

@@ -6,9 +6,10 @@ blocks of article pages, with a relevance test before each fetch:
 
 1. **Start pages** (depth 0): the source's ``url``/``urls``; with neither, stored items matched by the source's
    topics whose page is due (newest first); for ``follow: related``, the items the feed or list page just gave.
-2. **Each page** is fetched (politely, by the one fetcher), read by ``scrapers.related.read_article``; what it says
-   about itself (canonical URL, title, publisher, date) fills what its item lacks, and its related headlines become
-   items (identity rules apply in the store) and rows of ``links`` (from the page's item, depth = page depth + 1).
+2. **Each page** is fetched (politely, by the one fetcher), read by a crawling kind (``related``: its ``crawl``);
+   what it says about itself (canonical URL, title, publisher, date) fills what its item lacks, and its related
+   headlines become items (identity rules apply in the store) and rows of ``links`` (from the page's item,
+   depth = page depth + 1).
 3. **The relevance gate**: a source with ``topics`` keeps only the related headlines whose title (or the text shown
    with it) matches one of them. An off-topic headline is neither stored nor fetched: the corpus is the topic's,
    and a site's sidebar picks (sports, weather) would otherwise flood it. A source without topics keeps all.
@@ -32,17 +33,18 @@ from datetime import datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
 
 from db.store import Store
-from monitor.config import RELATED_KIND, Config, SourceConfig
+from monitor.config import Config, SourceConfig
 from monitor.core import dates, urls
 from monitor.core.errors import FetchError
-from monitor.core.model import Item
+from monitor.core.model import Article
 from monitor.fetch import Fetcher
-from monitor.prepare.normalise import apply_topics, normalise
+from monitor.prepare import prepare
 from monitor.prepare.topics import TopicRule, match_topics, wanted
-from scrapers.related import Article, read_article, site_of
+from scrapers import get_kind
+from scrapers.registry import Crawl
+from scrapers.related import site_of
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class _Crawl:
     def __post_init__(self) -> None:
         self.budget = self.source.max_pages
         self.fresh_since = datetime.now(self.zone) - timedelta(seconds=self.source.revisit_after)
-        self.options = {"select": dict(self.source.select)} if self.source.kind == RELATED_KIND else {}
+        self.read_article, self.options = article_reader(self.source)
 
     def add(self, task: _Task) -> None:
         key = urls.canonical_url(task.url)
@@ -164,8 +166,8 @@ class _Crawl:
             return
         self.result.pages_fetched += 1
         self.result.http_status = self.result.http_status or response.status
-        article = read_article(response.page, self.options)
-        self.result.encoding = self.result.encoding or article.encoding
+        article = self.read_article(response.page, self.options)
+        self.result.encoding = self.result.encoding or response.page.codec
         item_id = self._store_page(article, task)
         found, kept = len(article.related), 0
         if item_id is not None and task.depth + 1 <= self.source.max_depth:
@@ -182,10 +184,10 @@ class _Crawl:
     def _store_page(self, article: Article, task: _Task) -> int | None:
         """The page as an item: fills the row it was fetched for, or is stored (a configured start page)."""
         raw = article.as_raw_item(url=task.url)
-        item = normalise(raw, self.zone) if raw else None
-        if item is None:
+        prepared = prepare([raw] if raw else [], zone=self.zone, rules=self.rules)
+        if not prepared.items:
             return task.item_id
-        apply_topics(item, self.rules)
+        item = prepared.items[0]
         if task.item_id is not None:
             self.store.fill_item(task.item_id, item, source=self.source.name, run_id=self.run_id)
             self.result.items_seen += 1
@@ -198,17 +200,12 @@ class _Crawl:
     def _store_related(self, article: Article, item_id: int, depth: int) -> int:
         """The relevance gate, then the kept headlines as items and links; queues their pages. Returns how many."""
         reference = dates.parse_date(article.published, self.zone) if article.published else None
-        kept: list[Item] = []
-        for raw in article.related:
-            item = normalise(raw, self.zone, reference=reference)
-            if item is None:
-                continue
-            apply_topics(item, self.rules)
-            if not wanted(item.topics, self.source.topics):
-                self.result.off_topic += 1
-                log.debug("%s: off-topic, not followed: %s (%s)", self.source.name, item.title, item.url)
-                continue
-            kept.append(item)
+        prepared = prepare(article.related, zone=self.zone, rules=self.rules, keep=self.source.topics,
+                           reference=reference)
+        for item in prepared.off_topic:
+            log.debug("%s: off-topic, not followed: %s (%s)", self.source.name, item.title, item.url)
+        self.result.off_topic += len(prepared.off_topic)
+        kept = prepared.items
         if not kept:
             return 0
         saved = self.store.save_items(kept, source=self.source.name, run_id=self.run_id)
@@ -222,6 +219,15 @@ class _Crawl:
         return len(kept)
 
 
+def article_reader(source: SourceConfig) -> tuple[Crawl, dict]:
+    """The crawling kind's reader for this source's article pages, with its options: the source's own kind
+    (``kind: related``, with the source's ``select``), else the kind it follows with (``follow: related``)."""
+    kind = get_kind(source.kind)
+    if kind.crawl:
+        return kind.crawl, {"select": dict(source.select)}
+    return get_kind(source.follow).crawl, {}
+
+
 def crawl(source: SourceConfig, followed: list[tuple[int, str]], *, config: Config, store: Store,
           fetcher: Fetcher, zone: tzinfo, run_id: int) -> CrawlResult:
     """Crawl from the source's start pages (kind ``related``) or from ``followed`` items (``follow: related``).
@@ -230,7 +236,7 @@ def crawl(source: SourceConfig, followed: list[tuple[int, str]], *, config: Conf
     from stored items of its topics (config validation makes sure it has topics).
     """
     starts = [Start(url=url, item_id=item_id) for item_id, url in followed]
-    if source.kind == RELATED_KIND:
+    if get_kind(source.kind).crawl:
         starts = [Start(url=url, configured=True) for url in source.start_urls]
         if not starts:
             since = datetime.now(zone) - timedelta(seconds=source.revisit_after)

@@ -11,7 +11,16 @@ import pkgutil
 
 from monitor.core.model import RawItem
 from monitor.core.page import Page
-from scrapers.registry import Kind, get_kind, get_scraper, register, registered_kinds
+from scrapers.registry import (
+    Kind,
+    add_kind,
+    crawling_kinds,
+    discovering_kinds,
+    get_kind,
+    get_scraper,
+    register,
+    registered_kinds,
+)
 
 SUPPORT_MODULES = frozenset({"registry", "seed"})
 
@@ -26,5 +35,5 @@ def _import_kind_modules() -> list[str]:
 
 MODULES = _import_kind_modules()
 
-__all__ = ["Kind", "get_kind", "Page", "RawItem", "get_scraper", "register", "registered_kinds", "MODULES",
-           "SUPPORT_MODULES"]
+__all__ = ["Kind", "add_kind", "crawling_kinds", "discovering_kinds", "get_kind", "Page", "RawItem", "get_scraper",
+           "register", "registered_kinds", "MODULES", "SUPPORT_MODULES"]

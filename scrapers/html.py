@@ -50,7 +50,6 @@ from urllib.parse import urlsplit
 import soupsieve
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
-from monitor.core.encoding import garbled_reason
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
@@ -356,11 +355,6 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
         raise ScrapeError(f"html: selector {item_css!r} matched {len(elements)} elements on {page.url} "
                           f"but the title selector {title_selector!r} found no text in any of them; "
                           "the page layout may have changed", error_class="selector_empty")
-    garbled = garbled_reason(text for item in items for text in (item.title, item.summary, item.publisher))
-    if garbled:
-        raise ScrapeError(f"html: the text read from {page.url} is garbled ({garbled}, decoded as {encoding}): "
-                          "the page's bytes do not match the encoding it declares, so nothing was stored; if it "
-                          "reads correctly in a browser, please report it with this URL", error_class="encoding")
     return items
 
 

@@ -44,7 +44,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,12 +52,12 @@ from bs4 import BeautifulSoup, Comment, Tag
 
 from monitor.core.errors import ScrapeError
 from monitor.core.fold import fold_text, split_truncation
-from monitor.core.model import RawItem
+from monitor.core.model import Article, RawItem
 from monitor.core.outlets import strip_outlet_suffix
 from monitor.core.page import Page
 from monitor.core.urls import canonical_url, registrable_domain
 from scrapers.html import FieldSelector, collapse_whitespace, element_text, resolve_link
-from scrapers.registry import register
+from scrapers.registry import add_kind
 
 log = logging.getLogger(__name__)
 
@@ -110,39 +109,16 @@ _DATE_META = ("article:published_time", "og:article:published_time", "og:release
               "datecreated", "date")
 
 
-@dataclass
-class Article:
-    """What an article page says about itself, and the headlines its related block lists."""
-
-    url: str                            # the page's URL (after redirects): what relative links resolve against
-    title: str | None = None
-    canonical_url: str | None = None
-    publisher: str | None = None
-    published: str | None = None        # as written on the page; parsed later in the configured zone
-    summary: str | None = None          # <meta name=description>
-    heading: str | None = None          # the related block's heading, or "select.related"
-    related: list[RawItem] = field(default_factory=list)
-    encoding: str | None = None
-
-    def as_raw_item(self, url: str | None = None) -> RawItem | None:
-        """The article itself as a headline (``url``: the address it is known by, default the page's)."""
-        if not self.title:
-            return None
-        return RawItem(title=self.title, url=url or self.url, summary=self.summary, publisher=self.publisher,
-                       published=self.published, extra={"encoding": self.encoding, "canonical_url": self.canonical_url})
-
-
 def read_article(page: Page, options: dict[str, Any] | None = None) -> Article:
     """Read an article page: its metadata and its related headlines (see the module docstring)."""
     select = dict((options or {}).get("select") or {})
-    encoding = page.codec
     soup = BeautifulSoup(page.text, "lxml")
     base_url = page.url
     base = soup.find("base", href=True)
     if base is not None:
         base_url = resolve_link(page.url, str(base["href"])) or page.url
     metas = _meta_values(soup)
-    article = Article(url=page.url, encoding=encoding)
+    article = Article(url=page.url)
     article.canonical_url = _canonical(soup, metas, page.url)
     page_title = collapse_whitespace(soup.title.get_text(" ")) if soup.title else ""
     title = _selected(soup, select.get("title")) or _title(soup, metas, page_title)
@@ -169,13 +145,8 @@ def read_article(page: Page, options: dict[str, Any] | None = None) -> Article:
     return article
 
 
-@register("related", select_fields=SELECT_FIELDS, needs_url=False)
-def scrape_related(page: Page, options: dict[str, Any]) -> list[RawItem]:
-    """The related headlines of one article page (the spider, ``monitor.spider``, also reads the page's metadata)."""
-    article = read_article(page, options)
-    for item in article.related:
-        item.extra.setdefault("encoding", article.encoding)
-    return article.related
+# Reads article pages for the spider (monitor.spider): a `related` source's start pages, and `follow: related`.
+add_kind("related", crawl=read_article, select_fields=SELECT_FIELDS, needs_url=False)
 
 
 def index_page(url: str) -> bool:

@@ -52,7 +52,6 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from monitor.core.encoding import garbled_reason
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
@@ -250,9 +249,4 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
         log.log(logging.WARNING if not items else logging.INFO,
                 "rss: %s: %d of %d entries skipped for having no title (nor a summary to take one from)",
                 page.url, len(entries) - len(items), len(entries))
-    garbled = garbled_reason(text for item in items for text in (item.title, item.summary, item.publisher))
-    if garbled:
-        raise ScrapeError(f"rss: the text read from {page.url} is garbled ({garbled}, decoded as {encoding}): "
-                          "the feed's bytes do not match the encoding it declares, so nothing was stored; if it "
-                          "reads correctly in a browser, please report it with this URL", error_class="encoding")
     return items

@@ -19,8 +19,8 @@ from monitor.core.encoding import (
 from monitor.core.errors import ScrapeError
 from monitor.core.page import read_page
 from monitor.service import Monitor
+from scrapers import get_kind
 from scrapers.html import scrape_html
-from scrapers.rss import scrape_rss
 from tests.fetch_server import answer, serve
 from tests.helpers import fetch_page, write_config
 
@@ -346,7 +346,7 @@ def mixed_page() -> bytes:
 def test_html_page_mixing_gbk_and_utf8_fails_with_the_reason():
     page = read_page("http://news.example.cn/list.html", mixed_page(), "text/html")
     with pytest.raises(ScrapeError) as info:
-        scrape_html(page, {"select": {"item": "li"}})
+        get_kind("html").items(page, {"select": {"item": "li"}})
     assert info.value.error_class == "encoding"
     message = str(info.value)
     assert "http://news.example.cn/list.html" in message and "garbled" in message and "gb18030" in message
@@ -361,7 +361,7 @@ def test_feed_with_mangled_titles_fails_with_the_reason():
            "</channel></rss>"
     page = read_page("http://news.example.cn/rss.xml", body.encode("utf-8"), "application/rss+xml")
     with pytest.raises(ScrapeError) as info:
-        scrape_rss(page, {})
+        get_kind("rss").items(page, {})
     assert info.value.error_class == "encoding"
     assert "http://news.example.cn/rss.xml" in str(info.value) and "U+FFFD" in str(info.value)
 

@@ -204,7 +204,7 @@ def test_newscn_matches_newspaper4ks_expected_output_where_the_fields_meet(serve
     # newspaper4k found no authors and no site name; the page's <meta name="source"> names the wire agency.
     assert expected["authors"] == [] and expected["meta_site_name"] == ""
     assert article.publisher == "新华社"
-    assert article.encoding == "utf-8"
+    assert page.codec == "utf-8"
     # Its related block is <!--相关新闻--> filled by script: nothing, and the 深度观察 sidebar is not taken for it.
     assert article.related == [] and article.heading is None
     configured = read_article(page, {"select": {"related": "div.list-txt li"}})
@@ -253,7 +253,7 @@ def test_sina_tw_traditional_article_and_a_configured_list(served, httpserver):
     assert article.canonical_url == "https://news.sina.com.tw/article/20200121/34046328.html"
     assert article.publisher == "新浪新聞中心"                                  # og:site_name
     assert published(article) == "2020-01-21T11:12:51+08:00"
-    assert article.encoding == "utf-8"
+    assert page.codec == "utf-8"
     # 其他體育新聞 ("other sports news") is not a related heading: no block is made up.
     assert article.related == [] and article.heading is None
     configured = read_article(page, {"select": {"related": "div.other ul.list li"}})
@@ -304,11 +304,12 @@ def test_own_page_protocol_relative_title_attribute_dates_and_the_weaker_heading
     ]
 
 
-def test_registered_kind_returns_the_related_headlines():
+def test_registered_kind_crawls_article_pages_and_returns_the_related_headlines():
     kind = get_kind("related")
     assert not kind.needs_url and "related" in kind.select_fields
+    assert kind.scrape is None and kind.crawl is read_article     # the spider reads its pages, not the page loop
     body = (OWN_FIXTURES / "related" / "site" / "news" / "a1.html").read_bytes().replace(b"{HOST}", b"ex.org")
-    items = kind.scrape(read_page("http://ex.org/news/a1.html", body), {"select": {}})
+    items = kind.crawl(read_page("http://ex.org/news/a1.html", body), {"select": {}}).related
     # <base href="http://ex.org/news/archive/">: "../b1.html" is /news/b1.html
     assert [i.url for i in items] == ["http://ex.org/news/b1.html", "http://ex.org/news/start.html"]
 

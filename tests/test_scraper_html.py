@@ -44,7 +44,7 @@ def test_every_module_in_scrapers_registers_its_kind():
 
     on_disk = sorted(m.name for m in pkgutil.iter_modules(scrapers.__path__) if not m.name.startswith("_"))
     assert on_disk == scrapers.MODULES                        # nothing listed by hand, nothing left out
-    registered_by = {kind.scrape.__module__ for kind in _REGISTRY.values()}
+    registered_by = {(kind.scrape or kind.crawl).__module__ for kind in _REGISTRY.values()}
     for name in sorted(set(on_disk) - scrapers.SUPPORT_MODULES):
         assert f"scrapers.{name}" in registered_by, f"scrapers/{name}.py registers no kind"
     assert {"html", "json", "related", "rss", "sitemap"} <= set(scrapers.registered_kinds())

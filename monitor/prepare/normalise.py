@@ -7,7 +7,6 @@ from datetime import datetime, tzinfo
 
 from monitor.core import dates, fold, outlets, urls
 from monitor.core.model import Item, RawItem
-from monitor.prepare.topics import TopicRule, match_topics
 
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 2000
@@ -56,8 +55,3 @@ def normalise(raw: RawItem, zone: tzinfo, *, origin: str = "scraped", reference:
         extra=dict(raw.extra),
     )
 
-
-def apply_topics(item: Item, rules: tuple[TopicRule, ...]) -> Item:
-    """Record on the item which topics (and keywords) it matches."""
-    item.topics = match_topics(rules, item.title, item.summary)
-    return item
