@@ -42,7 +42,7 @@ class SourceConfig:
     max_depth: int = 2               # related / follow: start pages are depth 0
     max_pages: int = 50              # pages fetched per run beyond the start URLs (related pages, child sitemaps)
     allowed_domains: tuple[str, ...] = ()   # related / follow: default, the domains of the start pages
-    revisit_after: float = 7 * 86400 # related / follow: a page fetched more recently is not fetched again
+    revisit_after: float = 7 * 86400.0  # related / follow: a page fetched more recently is not fetched again
 
     @property
     def start_urls(self) -> tuple[str, ...]:
@@ -210,10 +210,23 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+# The keys config.yaml takes, level by level: validation refuses any other (with a "did you mean").
 _TOP_KEYS = ["database", "timezone", "seeds", "topics", "http", "sources", "datasette", "workers"]
+_TOPIC_KEYS = ["any", "all", "exclude"]
 _HTTP_KEYS = [f.name for f in fields(HttpSettings)]
 _SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select", "max_items",
                 "follow", "max_depth", "max_pages", "allowed_domains", "revisit_after"]
+_DATASETTE_KEYS = ["host", "port"]
+
+
+def config_keys() -> list[str]:
+    """Every key config.yaml takes, written as the README's reference writes it (``http.timeout``,
+    ``sources[].every``, ``topics.NAME.any``): what the documentation is checked against."""
+    nested = {"topics": [f"topics.NAME.{key}" for key in _TOPIC_KEYS],
+              "http": [f"http.{key}" for key in _HTTP_KEYS],
+              "sources": [f"sources[].{key}" for key in _SOURCE_KEYS],
+              "datasette": [f"datasette.{key}" for key in _DATASETTE_KEYS]}
+    return [key for top in _TOP_KEYS for key in nested.get(top, [top])]
 _SOURCE_DEFAULTS = SourceConfig(name="", kind="", url=None)   # the defaults of keys a source leaves out
 # Read only by the spider (monitor/spider.py), which runs for a crawling kind (kind: related) and for follow: related;
 # max_pages is also read by the pipeline's page queue for kinds that discover more pages of their own (a sitemap
@@ -251,7 +264,7 @@ def _read_topics(reader: _Reader, value: Any) -> tuple[TopicRule, ...]:
     rules = []
     for name, rule in value.items():
         path = f"topics.{name}"
-        raw = reader.mapping(rule, path, ["any", "all", "exclude"])
+        raw = reader.mapping(rule, path, _TOPIC_KEYS)
         topic = TopicRule(
             name=reader.string(name, path),
             any=reader.strings(raw.get("any"), f"{path}.any"),
@@ -406,7 +419,7 @@ def parse_config(data: Any, file: Path) -> Config:
         seen[source.name] = i
     datasette = DatasetteSettings()
     if raw.get("datasette") is not None:
-        ds = reader.mapping(raw["datasette"], "datasette", ["host", "port"])
+        ds = reader.mapping(raw["datasette"], "datasette", _DATASETTE_KEYS)
         datasette = DatasetteSettings(
             host=reader.string(ds.get("host", datasette.host), "datasette.host"),
             port=reader.integer(ds.get("port", datasette.port), "datasette.port", minimum=1),
