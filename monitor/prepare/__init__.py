@@ -7,7 +7,7 @@ spider's article pages and related headlines (``monitor.spider``) and the seed i
    cut-short marks, identity keys, the date in the configured zone;
 2. **label** (``topics.py``): every configured topic the item matches, whatever its source (DESIGN.md);
 3. **gate**: a source with ``topics:`` keeps only the items matching one of its own (``topics.wanted``); a source
-   without keeps everything. Items with no usable title are counted, not kept.
+   without keeps everything. Items with no usable title are left out.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class Prepared:
 
     items: list[Item] = field(default_factory=list)       # kept, in the order the source listed them
     off_topic: list[Item] = field(default_factory=list)   # turned away by the source's topics
-    untitled: int = 0                                     # raw items with no usable title
 
 
 def prepare(raw_items: Iterable[RawItem], *, zone: tzinfo, rules: tuple[TopicRule, ...], keep: Iterable[str] = (),
@@ -38,8 +37,7 @@ def prepare(raw_items: Iterable[RawItem], *, zone: tzinfo, rules: tuple[TopicRul
     prepared = Prepared()
     for raw in raw_items:
         item = normalise(raw, zone, origin=origin, reference=reference)
-        if item is None:
-            prepared.untitled += 1
+        if item is None:   # no usable title
             continue
         item.topics = match_topics(rules, item.title, item.summary)
         (prepared.items if wanted(item.topics, keep) else prepared.off_topic).append(item)
