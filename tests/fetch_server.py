@@ -32,8 +32,9 @@ class LocalServer(ThreadingHTTPServer):
         self.max_active = 0
         self.bytes_sent = 0
 
-    def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.server_port}{path}"
+    def url(self, path: str, host: str | None = None) -> str:
+        """The URL of ``path`` here; ``host`` another name for this server's address (``localhost``)."""
+        return f"http://{host or self.host}:{self.server_port}{path}"
 
     def paths(self) -> list[str]:
         with self.lock:

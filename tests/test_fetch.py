@@ -1,7 +1,8 @@
 """monitor.fetch against real local servers: limits, deadline, retries, politeness, conditional GET.
 
 Simple answers come from pytest-httpserver (single-threaded). Misbehaving servers (slow drips, endless bodies,
-slow headers) and concurrency measurements need a threaded stdlib server, ``slow_server`` below.
+slow headers) and concurrency measurements need a threaded one: the ``server`` fixture (``tests.fetch_server``),
+with the misbehaving routes below.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import socket
 import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from monitor.core.errors import FetchError
 from monitor.fetch import Fetcher, FetchResult
 from monitor.fetch.settings import HttpSettings
+from tests.fetch_server import answer
 
 
 def settings(**overrides) -> HttpSettings:
@@ -44,59 +45,7 @@ def fetch_error(fetcher: Fetcher, url: str, **kwargs) -> FetchError:
     return info.value
 
 
-# --- a threaded stdlib server for misbehaving answers -----------------------------------------------------
-
-
-class _SlowServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes = {}
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.hits: list[tuple[str, float]] = []
-        self.active = 0
-        self.max_active = 0
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.server_port}{path}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):   # keep test output quiet
-        pass
-
-    def do_GET(self):
-        server = self.server
-        with server.lock:
-            server.hits.append((self.path, time.monotonic()))
-            server.active += 1
-            server.max_active = max(server.max_active, server.active)
-        try:
-            server.routes[self.path](self)
-        except (BrokenPipeError, ConnectionResetError):
-            pass   # the client hung up, as the fetcher should when it gives up
-        finally:
-            with server.lock:
-                server.active -= 1
-            self.close_connection = True
-
-
-@pytest.fixture
-def slow_server():
-    server = _SlowServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.stop.set()       # every route waits on it, so handlers end at once
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+# --- misbehaving routes for the threaded server -----------------------------------------------------------
 
 
 def drip(framing: str, interval: float = 0.1, count: int = 100):
@@ -136,19 +85,6 @@ def slow_headers(handler):
         if handler.server.stop.wait(0.1):
             return
         handler.wfile.write(b"z")
-
-
-def sleep_then_answer(seconds: float):
-    def route(handler):
-        if handler.server.stop.wait(seconds):
-            return
-        body = b"late"
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return route
 
 
 # --- success, headers, conditional GET, encodings ---------------------------------------------------------
@@ -296,10 +232,10 @@ def test_decompressed_bytes_are_counted(httpserver, fetcher):
     assert error.error_class == "too_large"
 
 
-def test_endless_body_is_cut_at_max_bytes(slow_server, fetcher):
-    slow_server.routes["/endless"] = endless
+def test_endless_body_is_cut_at_max_bytes(server, fetcher):
+    server.routes["/endless"] = endless
     started = time.monotonic()
-    error = fetch_error(fetcher, slow_server.url("/endless"), settings=settings(max_bytes=200_000))
+    error = fetch_error(fetcher, server.url("/endless"), settings=settings(max_bytes=200_000))
     assert error.error_class == "too_large"
     assert time.monotonic() - started < 3
 
@@ -308,16 +244,16 @@ def test_endless_body_is_cut_at_max_bytes(slow_server, fetcher):
 
 
 @pytest.mark.parametrize("framing", ["close", "length", "chunked"])
-def test_slow_drip_body_is_cut_at_the_deadline(slow_server, fetcher, framing):
+def test_slow_drip_body_is_cut_at_the_deadline(server, fetcher, framing):
     """requests' timeout never fires on a drip; the total deadline must, whatever the body framing."""
-    slow_server.routes["/drip"] = drip(framing)
+    server.routes["/drip"] = drip(framing)
     started = time.monotonic()
-    error = fetch_error(fetcher, slow_server.url("/drip"), settings=settings(timeout=0.8, retries=2))
+    error = fetch_error(fetcher, server.url("/drip"), settings=settings(timeout=0.8, retries=2))
     took = time.monotonic() - started
     assert error.error_class == "timeout"
     assert "0.8 s" in str(error) and "http.timeout" in str(error)
     assert 0.7 < took < 2.0
-    assert len(slow_server.hits) == 1   # the deadline is spent: no time left to retry
+    assert len(server.hits) == 1   # the deadline is spent: no time left to retry
 
 
 class _CustomAdapter(HTTPAdapter):
@@ -325,14 +261,14 @@ class _CustomAdapter(HTTPAdapter):
 
 
 @pytest.mark.parametrize("adapter", [None, HTTPAdapter, _CustomAdapter])
-def test_deadline_holds_with_a_callers_session(slow_server, adapter):
+def test_deadline_holds_with_a_callers_session(server, adapter):
     session = requests.Session()
     if adapter is not None:
         session.mount("http://", adapter())
-    slow_server.routes["/drip"] = drip("close")
+    server.routes["/drip"] = drip("close")
     with Fetcher(settings(timeout=0.8), session=session) as fetcher:
         started = time.monotonic()
-        error = fetch_error(fetcher, slow_server.url("/drip"))
+        error = fetch_error(fetcher, server.url("/drip"))
     assert error.error_class == "timeout"
     assert time.monotonic() - started < 2.0
     if adapter is _CustomAdapter:
@@ -340,18 +276,18 @@ def test_deadline_holds_with_a_callers_session(slow_server, adapter):
     session.close()
 
 
-def test_slow_headers_are_cut_at_the_deadline(slow_server, fetcher):
-    slow_server.routes["/slow-headers"] = slow_headers
+def test_slow_headers_are_cut_at_the_deadline(server, fetcher):
+    server.routes["/slow-headers"] = slow_headers
     started = time.monotonic()
-    error = fetch_error(fetcher, slow_server.url("/slow-headers"), settings=settings(timeout=0.8))
+    error = fetch_error(fetcher, server.url("/slow-headers"), settings=settings(timeout=0.8))
     assert error.error_class == "timeout"
     assert time.monotonic() - started < 2.0
 
 
-def test_server_slower_than_timeout_times_out(slow_server, fetcher):
-    slow_server.routes["/sleepy"] = sleep_then_answer(5)
+def test_server_slower_than_timeout_times_out(server, fetcher):
+    server.routes["/sleepy"] = answer(body=b"late", delay=5)
     started = time.monotonic()
-    error = fetch_error(fetcher, slow_server.url("/sleepy"), settings=settings(timeout=0.8))
+    error = fetch_error(fetcher, server.url("/sleepy"), settings=settings(timeout=0.8))
     assert error.error_class == "timeout"
     assert time.monotonic() - started < 2.0
 
@@ -457,28 +393,28 @@ def test_per_host_delay_spaces_requests(httpserver):
     assert arrivals[1] - arrivals[0] >= 0.28
 
 
-def test_one_request_at_a_time_per_host(slow_server):
-    slow_server.routes["/slow"] = sleep_then_answer(0.3)
+def test_one_request_at_a_time_per_host(server):
+    server.routes["/slow"] = answer(body=b"late", delay=0.3)
     with Fetcher(settings()) as fetcher:
-        threads = [threading.Thread(target=fetcher.fetch, args=(slow_server.url("/slow"),)) for _ in range(2)]
+        threads = [threading.Thread(target=fetcher.fetch, args=(server.url("/slow"),)) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=5)
-    assert len(slow_server.hits) == 2
-    assert slow_server.max_active == 1
+    assert len(server.hits) == 2
+    assert server.max_active == 1
 
 
-def test_different_hosts_run_in_parallel(slow_server):
+def test_different_hosts_run_in_parallel(server):
     if "127.0.0.1" not in {info[4][0] for info in socket.getaddrinfo("localhost", None)}:
         pytest.skip("localhost does not resolve to 127.0.0.1 here")
-    slow_server.routes["/slow"] = sleep_then_answer(0.4)
+    server.routes["/slow"] = answer(body=b"late", delay=0.4)
     with Fetcher(settings(per_host_delay=5.0)) as fetcher:
-        threads = [threading.Thread(target=fetcher.fetch, args=(slow_server.url("/slow", host),))
+        threads = [threading.Thread(target=fetcher.fetch, args=(server.url("/slow", host),))
                    for host in ("127.0.0.1", "localhost")]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=5)
-    assert len(slow_server.hits) == 2
-    assert slow_server.max_active == 2
+    assert len(server.hits) == 2
+    assert server.max_active == 2

@@ -10,7 +10,8 @@ import pytest
 
 from monitor.core.errors import FetchError
 from monitor.fetch import Fetcher
-from monitor.fetch.fetcher import MAX_RETRY_AFTER, _parse_retry_after
+from monitor.fetch.failures import parse_retry_after
+from monitor.fetch.fetcher import MAX_RETRY_AFTER
 from monitor.fetch.settings import HttpSettings
 from tests.fetch_server import answer, hang_up, in_turn
 
@@ -138,4 +139,4 @@ def test_retries_respect_the_per_host_delay(server):
 ])
 def test_retry_after_values(value, expected):
     now = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC)
-    assert _parse_retry_after(value, now) == expected
+    assert parse_retry_after(value, now) == expected
