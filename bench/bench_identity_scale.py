@@ -47,10 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from db.schema import SCHEMA_VERSION  # noqa: E402
 from db.search import register_search_tokenizer  # noqa: E402
 from db.store import Store  # noqa: E402
-from db.stories import WINDOW_CACHE_DAYS, event_day  # noqa: E402
+from db.stories import WINDOW_CACHE_DAYS  # noqa: E402
 from monitor import identity  # noqa: E402
 from monitor.core import dates, outlets, urls  # noqa: E402
 from monitor.core.model import RawItem  # noqa: E402
+from monitor.identity.candidates import event_day  # noqa: E402
 from monitor.prepare.normalise import normalise  # noqa: E402
 
 ZONE = dates.zone("Asia/Shanghai")

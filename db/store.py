@@ -1,35 +1,9 @@
 """The store: the one writer of the SQLite file.
 
-It decides identity (DESIGN.md "Identity"), keeps every sighting and every run, and never loses a stored row:
-each batch is one transaction, and a merge only fills in or lengthens what a row already has.
-
-Identity, in the order it is tried (the rule that decided is kept on the sighting as ``matched_by``):
-
-1. ``url``   - same canonical URL (``items.url_key``).
-2. ``title`` - same folded title (``items.title_key``) and compatible publishers, published within
-   ``TITLE_MATCH_WINDOW`` of each other (or either date unknown).
-3. ``seed``  - a seed row (no URL) and another row whose folded title equals it, or, where the seed title was cut
-   short with "...", begins with (trailing "...") or contains (leading "...") the seed's folded fragment.
-   The seed row gains the URL, the full title and the dates; it never becomes a second row.
-4. ``truncated`` - a title cut short with "..." (at least ``identity.MIN_FRAGMENT`` folded characters, never cut
-   inside a number) and the full title it begins (or, cut at the start, is part of), compatible publishers, within
-   ``TITLE_MATCH_WINDOW``. The row keeps (or gains) the full title.
-5. ``near``  - a near-duplicate headline (``monitor.identity.compare``: close, no templated-headline guard) from the
-   same known publisher within ``TITLE_MATCH_WINDOW``, when the two do not carry two different URLs.
-
-Rules 2 and 4 never join a recurring title (``identity.recurring``): two different pages of one site (the same
-registrable domain; an AMP, print or ``/BIG5/`` copy of a page is the page) on two different days (the dates in
-their URLs, else their publication dates) are two articles however alike their headlines (``Corrections``,
-``Lottery Numbers``, 新闻联播 of 15 and 16 December), and two stories. Different sites with one headline
-(syndication), an item without a URL (a seed) and one site's two pages of one day (a mobile page, a brief filed in
-two sections) merge as before.
-
-Rule 2 compares ``items.core_key`` too: the folded title without a leading tag that is not the headline
-(``【決戰決勝脫貧攻堅】``, ``视频：``). A title edited after publication keeps its row (rule 1: same URL); when the
-source that showed the row's title now shows another one, the row takes the new title and the old one goes to
-``title_history`` (a title the row had before is never taken back, so two sources cannot make it flip).
-
-Every new item then joins a story or founds one (``db/stories.py``; the rule is ``items.story_matched_by``).
+It keeps every item, sighting and run, and never loses a stored row: each batch is one transaction, and a merge
+only fills in or lengthens what a row already has. Identity is decided by ``monitor.identity.rules`` over the
+candidate rows the store looks up here; every new item then joins a story or founds one (``db/stories.py``; the
+rule is ``items.story_matched_by``).
 """
 
 from __future__ import annotations
@@ -41,7 +15,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import sqlite_utils
@@ -49,15 +23,17 @@ import sqlite_utils
 from db.health import health_flags
 from db.schema import migrate
 from db.search import register_search_tokenizer
-from db.stories import Candidate, StoryIndex, event_day
+from db.stories import StoryIndex
 from monitor import identity
-from monitor.core import dates, outlets
+from monitor.core import dates
 from monitor.core.model import Item
+from monitor.identity import rules
+from monitor.identity.candidates import event_day
+from monitor.identity.rules import Decision
+from monitor.identity.stories import story_to_join
 
 log = logging.getLogger(__name__)
 
-TITLE_MATCH_WINDOW = timedelta(days=3)
-MIN_SEED_FRAGMENT = 6   # folded characters a cut-short seed title needs before a prefix match is trusted
 
 
 @dataclass
@@ -67,26 +43,7 @@ class SaveResult:
     item_ids: list[int] | None = None
 
 
-@dataclass
-class Identity:
-    """What identity decided for an incoming item (``Store.identify``; ``save_items`` acts on it)."""
-
-    item_id: int | None                # the stored row it is the same as; None: a new item
-    rule: str | None                   # url, title, seed, truncated, near (sightings.matched_by)
-    headline: identity.Headline | None = None   # (not needed, so not made, for a URL match)
-    day: int | None = None             # db.stories.event_day of the item
-    story: Candidate | None = None     # for a new item: the stored item whose story it joins (None: a new story)
-
-    @property
-    def story_id(self) -> int | None:
-        return self.story.row["story_id"] if self.story else None
-
-    @property
-    def story_rule(self) -> str | None:
-        return self.story.match.rule if self.story else None
-
-
-class _KnownKeys:
+class KnownKeys:
     """Which of a batch's URL and title keys exist at all, read for the whole batch in a few queries: most new
     items have neither, and skip their own look-ups. A key written during the batch is always looked up."""
 
@@ -118,6 +75,10 @@ class _KnownKeys:
         return title_key in self.title_keys or core_key in self.core_keys or title_key in self.written \
             or core_key in self.written
 
+    def wrote(self, *keys: str | None) -> None:
+        """Keys the batch has just written (a URL, title or core key): later items look them up."""
+        self.written.update(key for key in keys if key)
+
 
 class Store:
     """Open (creating and migrating) the database; every write goes through one lock and one connection."""
@@ -139,7 +100,6 @@ class Store:
         self._closer = weakref.finalize(self, conn.close)
         self.db = sqlite_utils.Database(conn)
         self.stories = StoryIndex(conn)
-        self._known: _KnownKeys | None = None   # set while save_items or identify decides a batch
         self._lock = threading.RLock()
         with self._lock:
             migrate(self.db)
@@ -302,16 +262,18 @@ class Store:
             try:
                 with self.conn:
                     seen_at = self.now()
-                    self._known = _KnownKeys(self.conn, items)
+                    known = KnownKeys(self.conn, items)
                     for item in items:
-                        found = self._find(item, seen_at)
+                        found = self._find(item, seen_at, known)
                         item_id, rule = found.item_id, found.rule
                         if item_id is None:
                             item_id = self._insert(item, seen_at, found)
+                            known.wrote(item.url_key, item.title_key, found.headline.key)
                             rule = "new"
                             result.new += 1
                         else:
-                            self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
+                            changes = self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
+                            known.wrote(changes.get("url_key"), changes.get("title_key"), changes.get("core_key"))
                         self._record_sighting(item_id, item, source, run_id, seen_at, rule)
                         self._record_topics(item_id, item.topics, source)
                         result.seen += 1
@@ -319,20 +281,15 @@ class Store:
             except BaseException:
                 self.stories.invalidate()     # the batch was rolled back: its keys must not linger in memory
                 raise
-            finally:
-                self._known = None
         return result
 
-    def identify(self, items: Iterable[Item]) -> list[Identity]:
+    def identify(self, items: Iterable[Item]) -> list[Decision]:
         """What ``save_items`` would decide for each item, each alone against the stored rows; writes nothing."""
         items = list(items)
         with self._lock:
             seen_at = self.now()
-            self._known = _KnownKeys(self.conn, items)
-            try:
-                return [self._find(item, seen_at) for item in items]
-            finally:
-                self._known = None
+            known = KnownKeys(self.conn, items)
+            return [self._find(item, seen_at, known) for item in items]
 
     def add_links(self, from_item_id: int, to_item_ids: Iterable[int], *, depth: int, run_id: int | None) -> int:
         """Record "from lists each of to as related"; returns how many links are new."""
@@ -350,64 +307,31 @@ class Store:
                 added += cursor.rowcount
         return added
 
-    def _find(self, item: Item, seen_at: str) -> Identity:
-        """The row this item is the same as, the rule that decided, and else its story (see the module docstring)."""
-        known = self._known
-        if item.url_key and (known is None or known.may_have_url(item.url_key)):
+    def _find(self, item: Item, seen_at: str, known: KnownKeys) -> Decision:
+        """The row this item is the same as, the rule that decided, and else its story: the candidates are looked up
+        stage by stage, each only when the one before decided nothing (``monitor.identity.rules`` decides)."""
+        if item.url_key and known.may_have_url(item.url_key):
             row = self.conn.execute("SELECT id FROM items WHERE url_key = ?", (item.url_key,)).fetchone()
             if row:
-                return Identity(row["id"], "url")
+                return Decision(row["id"], "url")
         h = identity.headline(item.title)
         day = event_day(item.published_at, seen_at)
-        exact = self.stories.exact_rows(h, item.title_key) if known is None or known.may_have_title(
-            item.title_key, h.key) else []
-        for index, row in enumerate(exact):
-            if row["origin"] == "seed" and row["url_key"] is None or item.origin == "seed" and item.url_key is None:
-                return Identity(row["id"], "seed", h, day)
-            if _same_title_rule(row, item):
-                # Of the rows this one may be (a syndicated copy of a recurring title: one per day), the nearest.
-                same = [row] + [other for other in exact[index + 1:] if _same_title_rule(other, item)]
-                return Identity(_nearest(same, item.published_at)["id"], "title", h, day)
-        seed_row = self._find_by_seed_fragment(item)
-        if seed_row is not None:
-            return Identity(seed_row, "seed", h, day)
+        exact = self.stories.exact_rows(h, item.title_key) if known.may_have_title(item.title_key, h.key) else []
+        same = rules.by_title(item, exact)
+        if same is None and rules.seeks_full_title(item):
+            full = self._full_title_of(item)
+            same = (full, "seed") if full is not None else None
+        if same is not None:
+            return Decision(*same, h, day)
         candidates = self.stories.candidates(h, day, exact)
-        for candidate in candidates:
-            rule = self._same_item_rule(item, h, candidate)
-            if rule:
-                return Identity(candidate.item_id, rule, h, day)
-        # A recurring title (the same site's column of another day) is not this item's story either.
-        stories = [c for c in candidates if not _another_issue(item, c)]
-        return Identity(None, None, h, day, self.stories.best_story(stories, day))
+        same = rules.by_candidate(item, h, candidates)
+        if same is not None:
+            return Decision(*same, h, day)
+        return Decision(None, None, h, day, story_to_join(item, candidates, day))
 
-    def _same_item_rule(self, item: Item, h: identity.Headline, candidate: Candidate) -> str | None:
-        """Rules 3 (a seed fragment found by its cut key), 4 and 5 for one candidate row; None if not the same item."""
-        row = candidate.row
-        if row["origin"] == "seed" and row["url_key"] is None and row["title_cut"] and item.origin != "seed" and (
-            _fragment_matches(row["title_key"], row["title_cut"], item.title_key)
-            or _fragment_matches(row["core_key"] or "", row["title_cut"], h.key)
-        ):
-            return "seed"
-        match = candidate.match
-        if match is None or not match.close or match.rule == "title":
-            return None
-        if not outlets.publishers_compatible(row["publisher"], item.publisher) or not _close_in_time(
-            row["published_at"], item.published_at
-        ):
-            return None
-        if match.rule == "truncated":
-            return None if _recurring(row, item) else "truncated"
-        if row["publisher_key"] and item.publisher_key and not (
-            row["url_key"] and item.url_key and row["url_key"] != item.url_key
-        ):
-            return "near"
-        return None
-
-    def _find_by_seed_fragment(self, item: Item) -> int | None:
-        """Rule 3 for a seed title cut short: the full title it was cut from (a seed import is rare: the leading-cut
-        case scans the titles). The other direction, a full title meeting a stored fragment, goes by cut keys."""
-        if item.origin != "seed" or not item.title_cut or len(item.title_key) < MIN_SEED_FRAGMENT:
-            return None
+    def _full_title_of(self, item: Item) -> int | None:
+        """The first full title a seed's cut-short title begins (trailing "...") or is part of (leading "..."): a seed
+        import is rare, so the leading-cut case scans the titles."""
         if item.title_cut == "end":
             row = self.conn.execute(
                 "SELECT id FROM items WHERE title_key > ? AND title_key < ? AND title_cut = '' ORDER BY id LIMIT 1",
@@ -420,7 +344,7 @@ class Store:
             ).fetchone()
         return row["id"] if row else None
 
-    def _insert(self, item: Item, seen_at: str, found: Identity) -> int:
+    def _insert(self, item: Item, seen_at: str, found: Decision) -> int:
         cursor = self.conn.execute(
             """INSERT INTO items (title, url, summary, publisher, published_at, first_seen_at, last_seen_at,
                origin, title_cut, url_key, title_key, publisher_key, core_key)
@@ -429,17 +353,16 @@ class Store:
              item.origin, item.title_cut, item.url_key, item.title_key, item.publisher_key, found.headline.key),
         )
         item_id = cursor.lastrowid
-        if self._known is not None:
-            self._known.written.update(k for k in (item.url_key, item.title_key, found.headline.key) if k)
         self._assign_story(item_id, item, seen_at, found)
         self.stories.add(item_id, found.headline, found.day)
         self._index(item_id)
         return item_id
 
     def _merge(self, item_id: int, item: Item, seen_at: str, *, rule: str | None = None, source: str | None = None,
-               run_id: int | None = None) -> None:
-        """Fill in what the stored row lacks; a cut-short title gives way to the full one, an edited title (rule 1,
-        see the module docstring) to the new one with the old one kept in title_history. Nothing is erased."""
+               run_id: int | None = None) -> dict[str, object]:
+        """Fill in what the stored row lacks; a cut-short title gives way to the full one, an edited title
+        (``rules.title_edited``) to the new one with the old one kept in title_history. Nothing is erased. Returns
+        the columns changed."""
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         changes: dict[str, object] = {"last_seen_at": seen_at}
         new_title = {"title": item.title, "title_key": item.title_key, "title_cut": item.title_cut,
@@ -463,8 +386,6 @@ class Store:
         searchable = {"title", "summary", "publisher"} & changes.keys()
         if searchable:
             self._unindex(row)
-        if self._known is not None:
-            self._known.written.update(changes[k] for k in ("url_key", "title_key", "core_key") if changes.get(k))
         assignments = ", ".join(f"{column} = ?" for column in changes)
         self.conn.execute(f"UPDATE items SET {assignments} WHERE id = ?", (*changes.values(), item_id))
         if {"title", "published_at"} & changes.keys():   # the story index follows the title and the day
@@ -483,21 +404,23 @@ class Store:
                 self.stories.refresh(row["story_id"], seen_at)
             else:
                 self.conn.execute("UPDATE stories SET last_seen_at = ? WHERE id = ?", (seen_at, row["story_id"]))
+        return changes
 
     def _title_edited(self, row: sqlite3.Row, item: Item, source: str) -> bool:
-        """The source that last showed this row's title now shows another (full) one it never had before."""
-        if item.title_cut or item.title_key == row["title_key"]:
-            return False
-        last = self.conn.execute(
-            "SELECT title FROM sightings WHERE item_id = ? AND source = ? ORDER BY id DESC LIMIT 1",
-            (row["id"], source),
-        ).fetchone()
-        last_key = last and outlets.title_key(last["title"] or "", item.publisher or row["publisher"])
-        if last is None or last_key != row["title_key"]:
-            return False
-        return self.conn.execute(
-            "SELECT 1 FROM title_history WHERE item_id = ? AND title_key = ?", (row["id"], item.title_key)
-        ).fetchone() is None
+        """``rules.title_edited``, given this source's last sighting of the row and the row's former titles."""
+        def last_shown() -> str | None:
+            last = self.conn.execute(
+                "SELECT title FROM sightings WHERE item_id = ? AND source = ? ORDER BY id DESC LIMIT 1",
+                (row["id"], source),
+            ).fetchone()
+            return None if last is None else last["title"] or ""
+
+        def held_before(title_key: str) -> bool:
+            return self.conn.execute(
+                "SELECT 1 FROM title_history WHERE item_id = ? AND title_key = ?", (row["id"], title_key)
+            ).fetchone() is not None
+
+        return rules.title_edited(row, item, last_shown, held_before)
 
     def _url_taken(self, url_key: str) -> bool:
         return self.conn.execute("SELECT 1 FROM items WHERE url_key = ?", (url_key,)).fetchone() is not None
@@ -532,7 +455,7 @@ class Store:
                 f"UPDATE items SET {column} = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False), item_id)
             )
 
-    def _assign_story(self, item_id: int, item: Item, seen_at: str, found: Identity) -> None:
+    def _assign_story(self, item_id: int, item: Item, seen_at: str, found: Decision) -> None:
         """A new item joins the story of its best match within the story window, or founds one (DESIGN rule 4)."""
         if found.story is not None:
             self.stories.join_story(found.story_id, item_id, found.story_rule, seen_at)
@@ -634,47 +557,3 @@ def _transient(error_class: str | None) -> bool:
     """A fetch error worth retrying at the next run (the spider waits revisit_after after any other one)."""
     return error_class in ("timeout", "connection", "http_429", "interrupted") or (error_class or "").startswith(
         "http_5")
-
-
-def _close_in_time(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return True
-    return abs(datetime.fromisoformat(a) - datetime.fromisoformat(b)) <= TITLE_MATCH_WINDOW
-
-
-def _same_title_rule(row: sqlite3.Row, item: Item) -> bool:
-    """Rule 2 for a row with the item's folded title: compatible publishers, close in time, not a recurring title."""
-    return outlets.publishers_compatible(row["publisher"], item.publisher) and _close_in_time(
-        row["published_at"], item.published_at) and not _recurring(row, item)
-
-
-def _nearest(rows: list[sqlite3.Row], published_at: str | None) -> sqlite3.Row:
-    """The row published nearest to ``published_at`` (the first of ``rows`` when that, or theirs, is unknown)."""
-    if not published_at or len(rows) == 1:
-        return rows[0]
-    when = datetime.fromisoformat(published_at)
-    dated = [row for row in rows if row["published_at"]]
-    if not dated:
-        return rows[0]
-    return min(dated, key=lambda row: abs(datetime.fromisoformat(row["published_at"]) - when))
-
-
-def _recurring(row: sqlite3.Row, item: Item) -> bool:
-    """The stored row and the item are one site's two pages of two days (``identity.recurring``)."""
-    return identity.recurring(row["url_key"], row["published_at"], item.url_key, item.published_at)
-
-
-def _another_issue(item: Item, candidate: Candidate) -> bool:
-    """A candidate with the item's headline (or its cut-short form) that is the same outlet's recurring title on
-    another day: another issue of a column, so neither the same item nor the same story."""
-    match, row = candidate.match, candidate.row
-    return match is not None and match.rule in ("title", "truncated") and outlets.publishers_compatible(
-        row["publisher"], item.publisher) and _recurring(row, item)
-
-
-def _fragment_matches(fragment: str, cut: str, title_key: str) -> bool:
-    if len(fragment) < MIN_SEED_FRAGMENT or fragment == title_key:
-        return False
-    if cut == "end":
-        return title_key.startswith(fragment)
-    return fragment in title_key

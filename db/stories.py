@@ -16,11 +16,9 @@ decision incremental and bounded, so a new item costs a few indexed look-ups wha
   monitor's items then cost no band look-up in SQLite. Older items (a backfill) use ``story_keys``. The cache is a
   hint: every candidate is read back from ``items`` before it is compared, and a failed batch drops the cache.
 * A candidate's headline is built and compared only when its stored core key may match
-  (``identity.quick_score``). An item joins the story of the best match within the window (same title before
-  a cut-short title before a near-duplicate, then the higher score, then the nearer day); with none it founds a
-  story. The store passes over a candidate that is another day's issue of the same site's recurring title
-  (``identity.recurring``). Stories are never re-clustered: a story that two later items could bridge stays two
-  stories (rare within three days).
+  (``identity.quick_score``). The candidates are ranked (``Candidate.rank``) for ``monitor.identity.rules`` (the
+  same item?) and ``monitor.identity.stories`` (which story it joins: the best match within the window; with none
+  it founds a story). Stories are never re-clustered.
 * ``stories`` keeps a representative title (the founding item's, replaced by a full title if it was cut short),
   the number of items and of distinct publishers, first and last seen, first and last published.
 """
@@ -31,19 +29,18 @@ import logging
 import sqlite3
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
 from monitor import identity
 from monitor.core import fold, outlets
-from monitor.identity import Headline, Match
+from monitor.identity import Headline
+from monitor.identity.candidates import Candidate, event_day
+from monitor.identity.stories import STORY_WINDOW_DAYS
 
 log = logging.getLogger(__name__)
 
-STORY_WINDOW_DAYS = 3      # an item joins a story only if their days are at most this far apart
 MAX_CANDIDATES = 6         # band candidates per item (those sharing the most keys first)
 MAX_POSTINGS = 50          # items of one window sharing one key, beyond which the key is not used
 MAX_COMPARED = 2           # of the in-memory ones, compared in full (the closest on character bigrams)
@@ -52,42 +49,9 @@ MAX_CUT = 100              # cut-short titles looked at per full title (most rec
 WINDOW_CACHE_DAYS = 14     # recent days whose keys are kept in memory (at least 2 * STORY_WINDOW_DAYS + 1)
 SQLITE_CACHE_KIB = 64 * 1024      # the store connection's page cache
 WINDOW_CACHE_MAX_ITEMS = 150_000   # a denser stream than this uses story_keys only (bounds the cache's memory)
-_RULE_ORDER = {"title": 0, "truncated": 1, "near": 2}
 
 _COLUMNS = "id, title, title_key, core_key, title_cut, url_key, publisher, publisher_key, published_at, " \
            "first_seen_at, origin, story_id"
-
-
-def event_day(published_at: str | None, seen_at: str) -> int:
-    """The day an item is placed at for story windows: its publication date, else the day it was first seen."""
-    return _day_number((published_at or seen_at)[:10])
-
-
-@lru_cache(maxsize=4096)
-def _day_number(day: str) -> int:
-    """Cached: every candidate's day is asked for, and a window holds a few dozen distinct days."""
-    return date.fromisoformat(day).toordinal()
-
-
-@dataclass(slots=True)
-class Candidate:
-    """A stored item that may be the same item as, or the same story as, an incoming one."""
-
-    row: sqlite3.Row
-    headline: Headline | None    # None: its stored core key showed it could not match (never compared)
-    day: int
-    match: Match | None          # identity.compare(incoming, this); None: not one story by headline
-
-    @property
-    def item_id(self) -> int:
-        return self.row["id"]
-
-    def rank(self, day: int) -> tuple:
-        """Sort key against an incoming item of ``day``: the best rule, the higher score, the nearer day (a recurring
-        title's issues are all the same title: a copy of one belongs with the issue of its day), the newer item."""
-        if self.match is None:
-            return (9,)
-        return _RULE_ORDER[self.match.rule], -self.match.score, abs(self.day - day), -self.item_id
 
 
 def _quick_score(h: Headline, row: sqlite3.Row) -> float | None:
@@ -391,15 +355,6 @@ class StoryIndex:
             f"GROUP BY item_id ORDER BY count(*) DESC, item_id DESC LIMIT {MAX_CANDIDATES}", (*days, *keys))]
 
     # --- stories -------------------------------------------------------------------------------------------
-
-    def best_story(self, candidates: list[Candidate], day: int) -> Candidate | None:
-        """The candidate whose story an incoming item joins: the best match within the story window."""
-        for candidate in candidates:
-            if candidate.match is None:
-                break
-            if candidate.row["story_id"] is not None and abs(candidate.day - day) <= STORY_WINDOW_DAYS:
-                return candidate
-        return None
 
     def found_story(self, item_id: int, title: str, key: str, seen_at: str) -> int:
         cursor = self.conn.execute(

@@ -8,7 +8,10 @@ candidate rows (SQL) and writes the outcome; these modules decide.
 * ``guards``     the templated differences that veto a near-duplicate (another place, number, name...);
 * ``pages``      two pages of one site on two days (``recurring``): a recurring title, not one article;
 * ``keys``       the index keys candidates are found by (``band_keys``, ``cut_keys``);
-* ``thresholds`` the numbers the decisions use, set on the labelled pairs (``bench/identity_eval.py``).
+* ``thresholds`` the numbers the decisions use, set on the labelled pairs (``bench/identity_eval.py``);
+* ``candidates`` the values decided on: a stored row, a candidate and its rank, an item's day;
+* ``rules``      DESIGN.md's identity rules over the candidate rows the store found: which row is the same item;
+* ``stories``    which candidate's story a new item joins (DESIGN rule 4).
 
 The names below are the package's public face (``from monitor import identity; identity.headline(...)``).
 """
