@@ -248,7 +248,7 @@ QUERIES["related_from"] = {
 }
 
 
-# --- identity and stories (db/stories.py, monitor/identity): audit merges ---
+# --- identity and stories (db/story_index.py, db/store, monitor/identity): audit merges ---
 QUERIES["stories_by_publishers"] = {
     "title": "Stories reported by the most publishers",
     "description": "Stories of two or more items, the most publishers first. Open one with story_members.",

@@ -152,8 +152,8 @@ def _v2_source_health(db: sqlite_utils.Database) -> None:
 
 
 def _v3_identity(db: sqlite_utils.Database) -> None:
-    """Near-duplicate stories and title history (the identity issue); see db/stories.py."""
-    from db.stories import backfill_story_keys
+    """Near-duplicate stories and title history (the identity issue); see db/story_index.py."""
+    from db.story_index import backfill_story_keys
 
     db["items"].add_column("core_key", str)            # monitor.identity: folded title without tags (rule 2)
     db["items"].add_column("story_matched_by", str)    # new, title, truncated, near: how the story was decided
@@ -164,7 +164,7 @@ def _v3_identity(db: sqlite_utils.Database) -> None:
     db["stories"].add_column("first_published_at", str)
     db["stories"].add_column("last_published_at", str)
     db["stories"].create_index(["publishers", "items"], if_not_exists=True)
-    # The candidate index: MinHash band keys and cut-title keys per item, by day (db/stories.py).
+    # The candidate index: MinHash band keys and cut-title keys per item, by day (db/story_index.py).
     # Day first: a story window is a few days' keys (day IN (...) AND key IN (...)), and the recent days are read
     # into memory as one range; cut-title keys are stored at day 0.
     db.execute(

@@ -1,4 +1,4 @@
-"""Index keys: how a stored headline is found again without a scan (the index is ``db/stories.py``).
+"""Index keys: how a stored headline is found again without a scan (the index is ``db/story_index.py``).
 
 ``band_keys()`` gives MinHash band keys over a headline's tokens (10 bands of 2 rows: a pair at Dice 0.6, Jaccard
 0.43, shares a band with probability about 0.87; every near-duplicate pair of the labelled set shares one), and

@@ -1,4 +1,4 @@
-"""Stories: the items that report one story, grouped as they arrive, and the index that finds the candidates.
+"""The story index: how the stored items an incoming headline may match are found, whatever the corpus size.
 
 DESIGN rule 4: the same story from different publishers is several items sharing ``items.story_id``. Whether two
 headlines are one story is decided by ``monitor.identity.compare`` (same core title, a cut-short title and the
@@ -19,8 +19,6 @@ decision incremental and bounded, so a new item costs a few indexed look-ups wha
   (``identity.quick_score``). The candidates are ranked (``Candidate.rank``) for ``monitor.identity.rules`` (the
   same item?) and ``monitor.identity.stories`` (which story it joins: the best match within the window; with none
   it founds a story). Stories are never re-clustered.
-* ``stories`` keeps a representative title (the founding item's, replaced by a full title if it was cut short),
-  the number of items and of distinct publishers, first and last seen, first and last published.
 """
 
 from __future__ import annotations
@@ -185,7 +183,7 @@ class _WindowCache:
 
 
 class StoryIndex:
-    """Candidate look-ups and story bookkeeping on the store's connection (the caller holds the write lock)."""
+    """Candidate look-ups on the store's connection, and the keys they use (the caller holds the write lock)."""
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
@@ -353,47 +351,6 @@ class StoryIndex:
             f"SELECT item_id FROM story_keys WHERE day IN ({','.join('?' * len(days))}) "
             f"AND key IN ({','.join('?' * len(keys))}) "
             f"GROUP BY item_id ORDER BY count(*) DESC, item_id DESC LIMIT {MAX_CANDIDATES}", (*days, *keys))]
-
-    # --- stories -------------------------------------------------------------------------------------------
-
-    def found_story(self, item_id: int, title: str, key: str, seen_at: str) -> int:
-        cursor = self.conn.execute(
-            "INSERT INTO stories (title, story_key, items, publishers, first_seen_at, last_seen_at) "
-            "VALUES (?, ?, 0, 0, ?, ?)",
-            (title, key, seen_at, seen_at),
-        )
-        story_id = cursor.lastrowid
-        self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = 'new' WHERE id = ?", (story_id, item_id))
-        self.refresh(story_id, seen_at)
-        return story_id
-
-    def join_story(self, story_id: int, item_id: int, rule: str, seen_at: str) -> None:
-        self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = ? WHERE id = ?",
-                          (story_id, rule, item_id))
-        self.refresh(story_id, seen_at)
-
-    def refresh(self, story_id: int, seen_at: str | None = None) -> None:
-        """Recount a story's items and publishers (a story is small: this reads its rows by index)."""
-        self.conn.execute(
-            """UPDATE stories SET
-                 items = (SELECT count(*) FROM items WHERE story_id = :id),
-                 publishers = (SELECT count(DISTINCT publisher_key) FROM items WHERE story_id = :id),
-                 first_published_at = (SELECT min(published_at) FROM items WHERE story_id = :id),
-                 last_published_at = (SELECT max(published_at) FROM items WHERE story_id = :id),
-                 last_seen_at = max(last_seen_at, coalesce(:seen, last_seen_at))
-               WHERE id = :id""",
-            {"id": story_id, "seen": seen_at},
-        )
-
-    def retitle(self, story_id: int, old_title: str, new_title: str) -> None:
-        """A story named after a title that was cut short or edited takes the item's new title."""
-        self.conn.execute("UPDATE stories SET title = ? WHERE id = ? AND title = ?", (new_title, story_id, old_title))
-
-    def complete_title(self, story_id: int, title: str) -> None:
-        """A story named by a cut-short title takes the first full title that joins it."""
-        row = self.conn.execute("SELECT title FROM stories WHERE id = ?", (story_id,)).fetchone()
-        if row and identity.headline(row["title"]).cut and not identity.headline(title).cut:
-            self.conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story_id))
 
 
 def backfill_story_keys(conn: sqlite3.Connection) -> None:
