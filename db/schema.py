@@ -230,8 +230,15 @@ def _v5_http_cache_per_source(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_item_extra(db: sqlite_utils.Database) -> None:
+    """What a source told about an item beyond the standard fields (``Item.extra``: a feed's author and categories, a
+    sitemap's keywords, language, lastmod...), as a JSON object; NULL when it told nothing more. Rows stored before
+    keep NULL until a source shows them again."""
+    db["items"].add_column("extra", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related,
-                                                              _v5_http_cache_per_source]
+                                                              _v5_http_cache_per_source, _v6_item_extra]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,6 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from db.store.lookups import KnownKeys, Lookups
 from db.store.stories import Stories
@@ -80,10 +81,11 @@ class Items(Lookups, Stories):
     def _insert(self, item: Item, seen_at: str, found: Decision) -> int:
         cursor = self.conn.execute(
             """INSERT INTO items (title, url, summary, publisher, published_at, first_seen_at, last_seen_at,
-               origin, title_cut, url_key, title_key, publisher_key, core_key)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               origin, title_cut, url_key, title_key, publisher_key, core_key, extra)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (item.title, item.url, item.summary, item.publisher, item.published_at, seen_at, seen_at,
-             item.origin, item.title_cut, item.url_key, item.title_key, item.publisher_key, found.headline.key),
+             item.origin, item.title_cut, item.url_key, item.title_key, item.publisher_key, found.headline.key,
+             merged_extra(None, item.extra)),
         )
         item_id = cursor.lastrowid
         self._assign_story(item_id, item, seen_at, found)
@@ -115,6 +117,9 @@ class Items(Lookups, Stories):
                 changes[column] = getattr(item, column)
         if not row["publisher"] and item.publisher:
             changes.update(publisher=item.publisher, publisher_key=item.publisher_key)
+        extra = merged_extra(row["extra"], item.extra)
+        if extra != row["extra"]:
+            changes["extra"] = extra
         searchable = {"title", "summary", "publisher"} & changes.keys()
         if searchable:
             self._unindex(row)
@@ -186,3 +191,18 @@ class Items(Lookups, Stories):
             "INSERT INTO items_fts (items_fts, rowid, title, summary, publisher) VALUES ('delete', ?, ?, ?, ?)",
             (row["id"], row["title"], row["summary"], row["publisher"]),
         )
+
+
+# Not kept in items.extra: the page's codec is the run's (runs.encoding), not the item's.
+NOT_EXTRA = frozenset({"encoding"})
+
+
+def merged_extra(stored: str | None, told: dict[str, Any]) -> str | None:
+    """``items.extra`` once ``told`` (an ``Item.extra``) is merged into the stored JSON object: keys it lacks are
+    added, a value it has is never replaced or erased, empty values are left out; None while it holds nothing."""
+    extra = json.loads(stored) if stored else {}
+    added = {key: value for key, value in told.items()
+             if key not in extra and key not in NOT_EXTRA and value not in (None, "", [], {})}
+    if not added:
+        return stored
+    return json.dumps({**extra, **added}, ensure_ascii=False, sort_keys=True, default=str)
