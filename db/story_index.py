@@ -31,11 +31,13 @@ from datetime import date
 from operator import itemgetter
 from typing import NamedTuple
 
-from monitor import identity
 from monitor.core import fold, outlets
-from monitor.identity import Headline
 from monitor.identity.candidates import Candidate, event_day
+from monitor.identity.headlines import Headline, bigrams, headline
+from monitor.identity.keys import band_keys, cut_keys, cut_lookup_keys
+from monitor.identity.matching import compare, quick_score
 from monitor.identity.stories import STORY_WINDOW_DAYS
+from monitor.identity.thresholds import MIN_FRAGMENT
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ def _quick_score(h: Headline, row: sqlite3.Row) -> float | None:
     if h.cut or cut:
         return 1.0
     key = row["core_key"] or ""
-    return 1.0 if key == h.key else identity.quick_score(h, identity.bigrams(key), cut)
+    return 1.0 if key == h.key else quick_score(h, bigrams(key), cut)
 
 
 def _closest_first(pair: tuple[float | None, sqlite3.Row]) -> float:
@@ -109,7 +111,7 @@ class _WindowCache:
 
     def add(self, item_id: int, day: int, keys: tuple[int, ...], row: sqlite3.Row) -> None:
         if self.first <= day <= self.last and item_id not in self.entries:
-            self.entries[item_id] = _Recent(day, identity.bigrams(row["core_key"] or ""), row["title_cut"] or "",
+            self.entries[item_id] = _Recent(day, bigrams(row["core_key"] or ""), row["title_cut"] or "",
                                             keys, row)
             for k in keys:
                 self.postings[k].add(day, item_id)
@@ -153,7 +155,7 @@ class _WindowCache:
         entries, scored = self.entries, []
         for item_id, _ in sorted(Counter(found).items(), key=itemgetter(1), reverse=True)[:MAX_CANDIDATES]:
             entry = entries[item_id]
-            score = identity.quick_score(h, entry.bigrams, entry.cut)
+            score = quick_score(h, entry.bigrams, entry.cut)
             if score is not None:
                 scored.append((score, item_id))
         scored.sort(reverse=True)
@@ -178,7 +180,7 @@ class _WindowCache:
             postings.ids = [item_id for _, item_id in merged]
         for item_id, day, row in item_rows:
             if item_id in keys_of:
-                self.entries[item_id] = _Recent(day, identity.bigrams(row["core_key"] or ""), row["title_cut"] or "",
+                self.entries[item_id] = _Recent(day, bigrams(row["core_key"] or ""), row["title_cut"] or "",
                                                 tuple(keys_of[item_id]), row)
 
 
@@ -196,8 +198,8 @@ class StoryIndex:
 
     def _rows(self, item_id: int, h: Headline, day: int) -> tuple[tuple[int, ...], list[tuple[int, int, int]]]:
         """The item's band keys, and its story_keys rows: band keys at its day, cut keys at day 0 (any day)."""
-        bands = identity.band_keys(h.tokens)
-        return bands, [(day, k, item_id) for k in bands] + [(0, k, item_id) for k in identity.cut_keys(h)]
+        bands = band_keys(h.tokens)
+        return bands, [(day, k, item_id) for k in bands] + [(0, k, item_id) for k in cut_keys(h)]
 
     def add(self, item_id: int, h: Headline, day: int) -> None:
         """Index a stored item (call it once its row is complete: its story assigned)."""
@@ -207,7 +209,7 @@ class StoryIndex:
         if cache is not None and cache.first <= day <= cache.last:
             cache.add(item_id, day, bands, self._row(item_id))
         if self._cut_keys is not None:
-            self._cut_keys.update(identity.cut_keys(h))
+            self._cut_keys.update(cut_keys(h))
 
     def remove(self, item_id: int, h: Headline, day: int) -> None:
         _, rows = self._rows(item_id, h, day)
@@ -303,14 +305,14 @@ class StoryIndex:
                     score, row = candidate
                     if rows.setdefault(row["id"], row) is row:
                         scores[row["id"]] = score
-        lookups = identity.cut_lookup_keys(h)
+        lookups = cut_lookup_keys(h)
         if lookups and self._may_complete(lookups):   # cut-short titles this one may complete, whatever their day
             ids += [item_id for (item_id,) in self.conn.execute(
                 f"SELECT item_id FROM story_keys WHERE day = 0 AND key IN ({','.join('?' * len(lookups))}) "
                 f"ORDER BY item_id DESC LIMIT {MAX_CUT}", lookups)]
         if h.cut == "end":   # the full titles this fragment may be the beginning of
             for column, fragment in (("core_key", h.key), ("title_key", h.plain)):
-                if len(fragment) >= identity.MIN_FRAGMENT:
+                if len(fragment) >= MIN_FRAGMENT:
                     ids += [item_id for (item_id,) in self.conn.execute(
                         f"SELECT id FROM items WHERE {column} > ? AND {column} < ? AND title_cut = '' "
                         f"LIMIT {MAX_EXACT}", (fragment, fragment + "\U0010ffff"))]
@@ -329,8 +331,8 @@ class StoryIndex:
         for score, row in scored:
             other = match = None
             if score is not None and (score >= 1.0 or not near):
-                other = identity.headline(row["title"])
-                match = identity.compare(h, other)
+                other = headline(row["title"])
+                match = compare(h, other)
                 near = near or (match is not None and match.rule == "near")
             found.append(Candidate(row, other, event_day(row["published_at"], row["first_seen_at"]), match))
         found.sort(key=lambda candidate: candidate.rank(day))
@@ -339,7 +341,7 @@ class StoryIndex:
     def _band_candidates(self, h: Headline, day: int) -> list[int] | list[tuple[float, sqlite3.Row]]:
         """Items within the story window sharing band keys with ``h``, the most shared first: (quick score, row)
         from the in-memory window (only those whose core key may match), else their ids from story_keys."""
-        keys = identity.band_keys(h.tokens)
+        keys = band_keys(h.tokens)
         if not keys:
             return []
         lo, hi = day - STORY_WINDOW_DAYS, day + STORY_WINDOW_DAYS
@@ -366,7 +368,7 @@ def backfill_story_keys(conn: sqlite3.Connection) -> None:
     founders: set[int] = set()
     refolded = 0
     for item_id, title, publisher, published_at, first_seen_at, story_id in rows:
-        h = identity.headline(title)
+        h = headline(title)
         rule = "title" if story_id in founders else "new"
         founders.add(story_id)
         conn.execute("UPDATE items SET core_key = ?, story_matched_by = ? WHERE id = ?", (h.key, rule, item_id))

@@ -15,9 +15,9 @@ from typing import Any
 
 from db.store.lookups import KnownKeys, Lookups
 from db.store.stories import Stories
-from monitor import identity
 from monitor.core.model import Item
 from monitor.identity import rules
+from monitor.identity.headlines import headline
 from monitor.identity.rules import Decision
 
 
@@ -100,7 +100,7 @@ class Items(Lookups, Stories):
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         changes: dict[str, object] = {"last_seen_at": seen_at}
         new_title = {"title": item.title, "title_key": item.title_key, "title_cut": item.title_cut,
-                     "core_key": identity.headline(item.title).key}
+                     "core_key": headline(item.title).key}
         if row["title_cut"] and not item.title_cut:
             changes.update(new_title)
         elif rule == "url" and source and self._title_edited(row, item, source):

@@ -12,10 +12,10 @@ import sqlite3
 from collections.abc import Iterable
 
 from db.store.base import StoreBase
-from monitor import identity
 from monitor.core.model import Item
 from monitor.identity import rules
 from monitor.identity.candidates import event_day
+from monitor.identity.headlines import headline
 from monitor.identity.rules import Decision
 from monitor.identity.stories import story_to_join
 
@@ -32,7 +32,7 @@ class KnownKeys:
         undecided = [item for item in items if item.url_key not in self.urls]
         # Each key in the column exact_rows looks it up in, so nothing is said present that it would not find.
         self.title_keys = self._present(conn, "title_key", {item.title_key for item in undecided})
-        self.core_keys = self._present(conn, "core_key", {identity.headline(item.title).key for item in undecided})
+        self.core_keys = self._present(conn, "core_key", {headline(item.title).key for item in undecided})
         self.written: set[str] = set()
 
     @classmethod
@@ -74,7 +74,7 @@ class Lookups(StoreBase):
             row = self.conn.execute("SELECT id FROM items WHERE url_key = ?", (item.url_key,)).fetchone()
             if row:
                 return Decision(row["id"], "url")
-        h = identity.headline(item.title)
+        h = headline(item.title)
         day = event_day(item.published_at, seen_at)
         index = self.story_index
         exact = index.exact_rows(h, item.title_key) if known.may_have_title(item.title_key, h.key) else []

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 
 from db.store.base import StoreBase
-from monitor import identity
 from monitor.core.model import Item
 from monitor.identity.candidates import event_day
+from monitor.identity.headlines import headline
 from monitor.identity.rules import Decision
 
 
@@ -33,9 +33,9 @@ class Stories(StoreBase):
         item's story its title, publishers and dates."""
         item_id = row["id"]
         if {"title", "published_at"} & changes.keys():
-            self.story_index.remove(item_id, identity.headline(row["title"]),
+            self.story_index.remove(item_id, headline(row["title"]),
                                     event_day(row["published_at"], row["first_seen_at"]))
-            self.story_index.add(item_id, identity.headline(changes.get("title", row["title"])),
+            self.story_index.add(item_id, headline(changes.get("title", row["title"])),
                                  event_day(changes.get("published_at", row["published_at"]), row["first_seen_at"]))
         elif {"url_key", "publisher"} & changes.keys():
             self.story_index.touch(item_id)
@@ -83,5 +83,5 @@ class Stories(StoreBase):
     def _complete_story_title(self, story_id: int, title: str) -> None:
         """A story named by a cut-short title takes the first full title that joins it."""
         row = self.conn.execute("SELECT title FROM stories WHERE id = ?", (story_id,)).fetchone()
-        if row and identity.headline(row["title"]).cut and not identity.headline(title).cut:
+        if row and headline(row["title"]).cut and not headline(title).cut:
             self.conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story_id))
