@@ -1,8 +1,9 @@
 """Items, their sightings and topics, and the search index: what ``save_items`` writes.
 
-Every batch is one transaction. An item identity finds stored (``Lookups``) is merged into its row: a merge only
-fills in or lengthens what the row has, and never erases. A new item is added, joins or founds a story
-(``Stories``) and enters the search index. Every item, new or not, leaves a sighting and its topics.
+Every batch is one transaction. An item that identity finds already stored (``Lookups``) is merged into its row: a
+merge only fills in or lengthens what the row has (what its sources told beyond the fields, ``items.extra``,
+included), and never erases. A new item is added, joins or founds a story (``Stories``) and enters the search
+index. Every item, new or not, leaves a sighting and its topics.
 """
 
 from __future__ import annotations
