@@ -8,7 +8,7 @@ about 1,400 items a day.
 
 Then it opens the corpus with ``Store`` (timed: nothing is loaded into Python at start-up) and times
 
-* the first item, which reads the last ``WINDOW_CACHE_DAYS`` days' keys into memory (db/stories.py);
+* the first item, which reads the last ``WINDOW_CACHE_DAYS`` days' keys into memory (db/story_index.py);
 * ``Store.identify`` on a batch of 1,000 new items dated in the corpus's last week (the densest story windows):
   URL duplicates, the same title from another outlet, rewordings, titles cut short and their full forms,
   templated siblings (another place or number: must stay apart), and unseen headlines; then on further batches
@@ -47,10 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from db.schema import SCHEMA_VERSION  # noqa: E402
 from db.search import register_search_tokenizer  # noqa: E402
 from db.store import Store  # noqa: E402
-from db.stories import WINDOW_CACHE_DAYS, event_day  # noqa: E402
+from db.story_index import WINDOW_CACHE_DAYS  # noqa: E402
 from monitor import identity  # noqa: E402
 from monitor.core import dates, outlets, urls  # noqa: E402
 from monitor.core.model import RawItem  # noqa: E402
+from monitor.identity.candidates import event_day  # noqa: E402
 from monitor.prepare.normalise import normalise  # noqa: E402
 
 ZONE = dates.zone("Asia/Shanghai")
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(nothing is loaded into Python)")
     started = time.perf_counter()
     store.identify(batches[0][0][:1])            # the first item reads the recent days' keys into memory
-    window = store.stories._cache
+    window = store.story_index._cache
     print(f"first item: {time.perf_counter() - started:.2f} s, reading the last {WINDOW_CACHE_DAYS} days' keys "
           f"({len(window.entries) if window else 0:,} items) into memory")
     started = time.perf_counter()

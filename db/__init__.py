@@ -1,1 +1,2 @@
-"""The database: schema and migrations, the store (identity, sightings, runs), search, export, Datasette."""
+"""The database: schema and migrations, the store (items, sightings, stories, runs, pages), the story index, search,
+read-only look-ups, export, Datasette."""

@@ -26,6 +26,9 @@ TABLES = {
             "core_key": "Folded title without a leading tag or label that is not the headline (【…】, 视频：)",
             "story_matched_by": "How the story was decided: new (the item founded it), title (same folded "
                                 "title), truncated (a title cut short with '...'), near (a near-duplicate headline)",
+            "extra": "What the sources told beyond these columns, as a JSON object (a feed's author and categories, "
+                     "a sitemap's keywords, language, lastmod...); a later sighting adds keys and never replaces a "
+                     "value; empty when they told nothing more",
         },
         "facets": ["publisher", {"array": "topics"}, {"array": "sources"}],
         "sort_desc": "published_at",
@@ -248,7 +251,7 @@ QUERIES["related_from"] = {
 }
 
 
-# --- identity and stories (db/stories.py, monitor/identity.py): audit merges ---
+# --- identity and stories (db/story_index.py, db/store, monitor/identity): audit merges ---
 QUERIES["stories_by_publishers"] = {
     "title": "Stories reported by the most publishers",
     "description": "Stories of two or more items, the most publishers first. Open one with story_members.",

@@ -152,8 +152,8 @@ def _v2_source_health(db: sqlite_utils.Database) -> None:
 
 
 def _v3_identity(db: sqlite_utils.Database) -> None:
-    """Near-duplicate stories and title history (the identity issue); see db/stories.py."""
-    from db.stories import backfill_story_keys
+    """Near-duplicate stories and title history (the identity issue); see db/story_index.py."""
+    from db.story_index import backfill_story_keys
 
     db["items"].add_column("core_key", str)            # monitor.identity: folded title without tags (rule 2)
     db["items"].add_column("story_matched_by", str)    # new, title, truncated, near: how the story was decided
@@ -164,7 +164,7 @@ def _v3_identity(db: sqlite_utils.Database) -> None:
     db["stories"].add_column("first_published_at", str)
     db["stories"].add_column("last_published_at", str)
     db["stories"].create_index(["publishers", "items"], if_not_exists=True)
-    # The candidate index: MinHash band keys and cut-title keys per item, by day (db/stories.py).
+    # The candidate index: MinHash band keys and cut-title keys per item, by day (db/story_index.py).
     # Day first: a story window is a few days' keys (day IN (...) AND key IN (...)), and the recent days are read
     # into memory as one range; cut-title keys are stored at day 0.
     db.execute(
@@ -230,8 +230,15 @@ def _v5_http_cache_per_source(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_item_extra(db: sqlite_utils.Database) -> None:
+    """What a source told about an item beyond the standard fields (``Item.extra``: a feed's author and categories, a
+    sitemap's keywords, language, lastmod...), as a JSON object; NULL when it told nothing more. Rows stored before
+    keep NULL until a source shows them again."""
+    db["items"].add_column("extra", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related,
-                                                              _v5_http_cache_per_source]
+                                                              _v5_http_cache_per_source, _v6_item_extra]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import quote
 
 from monitor.config import Config, load_config
 from monitor.core import dates
@@ -258,12 +257,13 @@ def cmd_serve(config: Config, args) -> int:
     """Datasette over an existing database. Nothing is created, and nothing written unless the file was made by an
     older release: then it is migrated first, as ``once`` or ``run`` would, so its tables match the descriptions."""
     from db.publish import browse_url, datasette_command, port_problem, write_metadata
+    from db.readonly import schema_version
     from db.schema import SCHEMA_VERSION
     from db.store import Store
 
     conn = _open_read_only(config)
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version = schema_version(conn)
     finally:
         conn.close()
     if version == 0:
@@ -361,10 +361,11 @@ def _open_read_only(config: Config) -> sqlite3.Connection:
         raise NewsMonitorError(f"no database at {config.database} yet: run `once` or `run` first")
     if config.database.is_dir():
         raise NewsMonitorError(_database_problem(config, IsADirectoryError()))
-    conn = sqlite3.connect(f"file:{quote(str(config.database))}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
+    from db.readonly import check_readable, open_read_only
+
+    conn = open_read_only(config.database)
     try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        check_readable(conn)
     except sqlite3.Error as error:
         conn.close()
         if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
@@ -375,9 +376,11 @@ def _open_read_only(config: Config) -> sqlite3.Connection:
 
 def cmd_status(config: Config, args) -> int:
     """Read-only: the configured sources, with the health the store last recorded for each (none: never run)."""
+    from db.readonly import source_states
+
     conn = _open_read_only(config)
     try:
-        stored = {row["name"]: dict(row) for row in conn.execute("SELECT * FROM sources")}
+        stored = source_states(conn)
     except sqlite3.Error as error:
         raise NewsMonitorError(f"cannot read the sources of {config.database}: {error}") from None
     finally:

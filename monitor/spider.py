@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
 
-from db.store import Store
+from db.store import PageFetch, Store
 from monitor.config import Config, SourceConfig
 from monitor.core import dates, urls
 from monitor.core.errors import FetchError
@@ -157,9 +157,9 @@ class _Crawl:
             response = self.fetcher.fetch(task.url, settings=self.source.http, configured=task.configured)
         except FetchError as error:
             self.result.pages_failed += 1
-            self.store.record_page(key, task.url, source=name, run_id=self.run_id, depth=task.depth,
-                                   status="error", item_id=task.item_id, http_status=error.http_status,
-                                   error_class=error.error_class, error=str(error))
+            self.store.record_page(PageFetch(key, task.url, source=name, run_id=self.run_id, depth=task.depth,
+                                             status="error", item_id=task.item_id, http_status=error.http_status,
+                                             error_class=error.error_class, error=str(error)))
             if task.configured:
                 self.result.error = self.result.error or error
             log.warning("%s: article page not read: %s", name, error)
@@ -174,10 +174,10 @@ class _Crawl:
             kept = self._store_related(article, item_id, task.depth + 1)
         elif item_id is None and article.related:
             log.warning("%s: %s has no title; its %d related headlines are not linked", name, task.url, found)
-        self.store.record_page(key, task.url, source=name, run_id=self.run_id, depth=task.depth, status="ok",
-                               item_id=item_id, final_url=response.url, canonical_url=article.canonical_url,
-                               http_status=response.status, heading=article.heading, related_found=found,
-                               related_kept=kept)
+        self.store.record_page(PageFetch(key, task.url, source=name, run_id=self.run_id, depth=task.depth,
+                                         status="ok", item_id=item_id, final_url=response.url,
+                                         canonical_url=article.canonical_url, http_status=response.status,
+                                         heading=article.heading, related_found=found, related_kept=kept))
         log.debug("%s: %s (depth %d): %d related under %r, %d kept", name, task.url, task.depth, found,
                   article.heading, kept)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -22,9 +23,9 @@ def store(tmp_path):
     store.close()
 
 
-def item(title, url=None, publisher=None, published=None, origin="scraped", summary=None):
-    return normalise(RawItem(title=title, url=url, publisher=publisher, published=published, summary=summary),
-                     ZONE, origin=origin)
+def item(title, url=None, publisher=None, published=None, origin="scraped", summary=None, extra=None):
+    return normalise(RawItem(title=title, url=url, publisher=publisher, published=published, summary=summary,
+                             extra=extra or {}), ZONE, origin=origin)
 
 
 def save(store, *items, source="test"):
@@ -91,6 +92,25 @@ def test_merges_never_erase_what_is_stored(store):
     row = store.conn.execute("SELECT publisher, published_at, summary FROM items").fetchone()
     assert tuple(row) == ("人民网", "2020-12-10T08:00:00+08:00", "原摘要")
     assert count(store, "sightings") == 2
+
+
+def test_what_a_source_told_beyond_the_fields_is_kept_in_extra_and_merged_never_erased(store):
+    def extra():
+        return [json.loads(value) if value else value
+                for (value,) in store.conn.execute("SELECT extra FROM items ORDER BY id")]
+
+    save(store, item("标题", "http://a.example/1", extra={"author": "张三", "categories": ["时政", "扶贫"],
+                                                        "encoding": "gb18030", "feed_title": ""}))
+    save(store, item("另一条", "http://a.example/2"), item("第三条", "http://a.example/3", extra={"encoding": "utf-8"}))
+    assert extra() == [{"author": "张三", "categories": ["时政", "扶贫"]}, None, None]
+    # a later sighting adds keys; a value the row has is never replaced, and no key is erased
+    save(store, item("标题", "http://a.example/1", extra={"author": "李四", "keywords": "脱贫攻坚"}),
+         item("另一条", "http://a.example/2", extra={"language": "zh"}))
+    save(store, item("标题", "http://a.example/1"))
+    assert extra() == [{"author": "张三", "categories": ["时政", "扶贫"], "keywords": "脱贫攻坚"}, {"language": "zh"},
+                       None]
+    stored = store.conn.execute("SELECT extra FROM items WHERE id = 1").fetchone()[0]
+    assert "张三" in stored                                   # readable in Datasette, not escaped
 
 
 def test_a_failed_batch_leaves_nothing_half_written(store):

@@ -81,7 +81,7 @@ def test_identify_decides_without_writing(store):
 
 
 def test_the_in_memory_window_decides_as_story_keys_do(store, monkeypatch):
-    """Recent days' keys are kept in memory (db/stories.py); an item decided from them or from the story_keys table
+    """Recent days' keys are kept in memory (db/story_index.py); an item decided from them or from the story_keys table
     gets the same answer."""
     places = ["南召县", "西峡县", "内乡县", "方城县", "镇平县"]
     stored = []
@@ -100,8 +100,8 @@ def test_the_in_memory_window_decides_as_story_keys_do(store, monkeypatch):
         return [(d.item_id, d.rule, d.story_id, d.story_rule) for d in store.identify(incoming)]
 
     from_memory = decisions()
-    assert store.stories._cache is not None and store.stories._cache.entries
-    monkeypatch.setattr(store.stories, "_window", lambda day: None)
+    assert store.story_index._cache is not None and store.story_index._cache.entries
+    monkeypatch.setattr(store.story_index, "_window", lambda day: None)
     assert decisions() == from_memory
     assert [d[3] for d in from_memory] == ["near", None, "near", None]
     assert from_memory[3][1] == "truncated"

@@ -1,4 +1,4 @@
-"""Stories: the items that report one story, grouped as they arrive, and the index that finds the candidates.
+"""The story index: how the stored items an incoming headline may match are found, whatever the corpus size.
 
 DESIGN rule 4: the same story from different publishers is several items sharing ``items.story_id``. Whether two
 headlines are one story is decided by ``monitor.identity.compare`` (same core title, a cut-short title and the
@@ -16,13 +16,9 @@ decision incremental and bounded, so a new item costs a few indexed look-ups wha
   monitor's items then cost no band look-up in SQLite. Older items (a backfill) use ``story_keys``. The cache is a
   hint: every candidate is read back from ``items`` before it is compared, and a failed batch drops the cache.
 * A candidate's headline is built and compared only when its stored core key may match
-  (``identity.quick_score``). An item joins the story of the best match within the window (same title before
-  a cut-short title before a near-duplicate, then the higher score, then the nearer day); with none it founds a
-  story. The store passes over a candidate that is another day's issue of the same site's recurring title
-  (``identity.recurring``). Stories are never re-clustered: a story that two later items could bridge stays two
-  stories (rare within three days).
-* ``stories`` keeps a representative title (the founding item's, replaced by a full title if it was cut short),
-  the number of items and of distinct publishers, first and last seen, first and last published.
+  (``identity.quick_score``). The candidates are ranked (``Candidate.rank``) for ``monitor.identity.rules`` (the
+  same item?) and ``monitor.identity.stories`` (which story it joins: the best match within the window; with none
+  it founds a story). Stories are never re-clustered.
 """
 
 from __future__ import annotations
@@ -31,19 +27,20 @@ import logging
 import sqlite3
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
-from monitor import identity
 from monitor.core import fold, outlets
-from monitor.identity import Headline, Match
+from monitor.identity.candidates import Candidate, event_day
+from monitor.identity.headlines import Headline, bigrams, headline
+from monitor.identity.keys import band_keys, cut_keys, cut_lookup_keys
+from monitor.identity.matching import compare, quick_score
+from monitor.identity.stories import STORY_WINDOW_DAYS
+from monitor.identity.thresholds import MIN_FRAGMENT
 
 log = logging.getLogger(__name__)
 
-STORY_WINDOW_DAYS = 3      # an item joins a story only if their days are at most this far apart
 MAX_CANDIDATES = 6         # band candidates per item (those sharing the most keys first)
 MAX_POSTINGS = 50          # items of one window sharing one key, beyond which the key is not used
 MAX_COMPARED = 2           # of the in-memory ones, compared in full (the closest on character bigrams)
@@ -52,42 +49,9 @@ MAX_CUT = 100              # cut-short titles looked at per full title (most rec
 WINDOW_CACHE_DAYS = 14     # recent days whose keys are kept in memory (at least 2 * STORY_WINDOW_DAYS + 1)
 SQLITE_CACHE_KIB = 64 * 1024      # the store connection's page cache
 WINDOW_CACHE_MAX_ITEMS = 150_000   # a denser stream than this uses story_keys only (bounds the cache's memory)
-_RULE_ORDER = {"title": 0, "truncated": 1, "near": 2}
 
 _COLUMNS = "id, title, title_key, core_key, title_cut, url_key, publisher, publisher_key, published_at, " \
            "first_seen_at, origin, story_id"
-
-
-def event_day(published_at: str | None, seen_at: str) -> int:
-    """The day an item is placed at for story windows: its publication date, else the day it was first seen."""
-    return _day_number((published_at or seen_at)[:10])
-
-
-@lru_cache(maxsize=4096)
-def _day_number(day: str) -> int:
-    """Cached: every candidate's day is asked for, and a window holds a few dozen distinct days."""
-    return date.fromisoformat(day).toordinal()
-
-
-@dataclass(slots=True)
-class Candidate:
-    """A stored item that may be the same item as, or the same story as, an incoming one."""
-
-    row: sqlite3.Row
-    headline: Headline | None    # None: its stored core key showed it could not match (never compared)
-    day: int
-    match: Match | None          # identity.compare(incoming, this); None: not one story by headline
-
-    @property
-    def item_id(self) -> int:
-        return self.row["id"]
-
-    def rank(self, day: int) -> tuple:
-        """Sort key against an incoming item of ``day``: the best rule, the higher score, the nearer day (a recurring
-        title's issues are all the same title: a copy of one belongs with the issue of its day), the newer item."""
-        if self.match is None:
-            return (9,)
-        return _RULE_ORDER[self.match.rule], -self.match.score, abs(self.day - day), -self.item_id
 
 
 def _quick_score(h: Headline, row: sqlite3.Row) -> float | None:
@@ -97,7 +61,7 @@ def _quick_score(h: Headline, row: sqlite3.Row) -> float | None:
     if h.cut or cut:
         return 1.0
     key = row["core_key"] or ""
-    return 1.0 if key == h.key else identity.quick_score(h, identity.bigrams(key), cut)
+    return 1.0 if key == h.key else quick_score(h, bigrams(key), cut)
 
 
 def _closest_first(pair: tuple[float | None, sqlite3.Row]) -> float:
@@ -147,7 +111,7 @@ class _WindowCache:
 
     def add(self, item_id: int, day: int, keys: tuple[int, ...], row: sqlite3.Row) -> None:
         if self.first <= day <= self.last and item_id not in self.entries:
-            self.entries[item_id] = _Recent(day, identity.bigrams(row["core_key"] or ""), row["title_cut"] or "",
+            self.entries[item_id] = _Recent(day, bigrams(row["core_key"] or ""), row["title_cut"] or "",
                                             keys, row)
             for k in keys:
                 self.postings[k].add(day, item_id)
@@ -191,7 +155,7 @@ class _WindowCache:
         entries, scored = self.entries, []
         for item_id, _ in sorted(Counter(found).items(), key=itemgetter(1), reverse=True)[:MAX_CANDIDATES]:
             entry = entries[item_id]
-            score = identity.quick_score(h, entry.bigrams, entry.cut)
+            score = quick_score(h, entry.bigrams, entry.cut)
             if score is not None:
                 scored.append((score, item_id))
         scored.sort(reverse=True)
@@ -216,12 +180,12 @@ class _WindowCache:
             postings.ids = [item_id for _, item_id in merged]
         for item_id, day, row in item_rows:
             if item_id in keys_of:
-                self.entries[item_id] = _Recent(day, identity.bigrams(row["core_key"] or ""), row["title_cut"] or "",
+                self.entries[item_id] = _Recent(day, bigrams(row["core_key"] or ""), row["title_cut"] or "",
                                                 tuple(keys_of[item_id]), row)
 
 
 class StoryIndex:
-    """Candidate look-ups and story bookkeeping on the store's connection (the caller holds the write lock)."""
+    """Candidate look-ups on the store's connection, and the keys they use (the caller holds the write lock)."""
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
@@ -234,8 +198,8 @@ class StoryIndex:
 
     def _rows(self, item_id: int, h: Headline, day: int) -> tuple[tuple[int, ...], list[tuple[int, int, int]]]:
         """The item's band keys, and its story_keys rows: band keys at its day, cut keys at day 0 (any day)."""
-        bands = identity.band_keys(h.tokens)
-        return bands, [(day, k, item_id) for k in bands] + [(0, k, item_id) for k in identity.cut_keys(h)]
+        bands = band_keys(h.tokens)
+        return bands, [(day, k, item_id) for k in bands] + [(0, k, item_id) for k in cut_keys(h)]
 
     def add(self, item_id: int, h: Headline, day: int) -> None:
         """Index a stored item (call it once its row is complete: its story assigned)."""
@@ -245,7 +209,7 @@ class StoryIndex:
         if cache is not None and cache.first <= day <= cache.last:
             cache.add(item_id, day, bands, self._row(item_id))
         if self._cut_keys is not None:
-            self._cut_keys.update(identity.cut_keys(h))
+            self._cut_keys.update(cut_keys(h))
 
     def remove(self, item_id: int, h: Headline, day: int) -> None:
         _, rows = self._rows(item_id, h, day)
@@ -341,14 +305,14 @@ class StoryIndex:
                     score, row = candidate
                     if rows.setdefault(row["id"], row) is row:
                         scores[row["id"]] = score
-        lookups = identity.cut_lookup_keys(h)
+        lookups = cut_lookup_keys(h)
         if lookups and self._may_complete(lookups):   # cut-short titles this one may complete, whatever their day
             ids += [item_id for (item_id,) in self.conn.execute(
                 f"SELECT item_id FROM story_keys WHERE day = 0 AND key IN ({','.join('?' * len(lookups))}) "
                 f"ORDER BY item_id DESC LIMIT {MAX_CUT}", lookups)]
         if h.cut == "end":   # the full titles this fragment may be the beginning of
             for column, fragment in (("core_key", h.key), ("title_key", h.plain)):
-                if len(fragment) >= identity.MIN_FRAGMENT:
+                if len(fragment) >= MIN_FRAGMENT:
                     ids += [item_id for (item_id,) in self.conn.execute(
                         f"SELECT id FROM items WHERE {column} > ? AND {column} < ? AND title_cut = '' "
                         f"LIMIT {MAX_EXACT}", (fragment, fragment + "\U0010ffff"))]
@@ -367,8 +331,8 @@ class StoryIndex:
         for score, row in scored:
             other = match = None
             if score is not None and (score >= 1.0 or not near):
-                other = identity.headline(row["title"])
-                match = identity.compare(h, other)
+                other = headline(row["title"])
+                match = compare(h, other)
                 near = near or (match is not None and match.rule == "near")
             found.append(Candidate(row, other, event_day(row["published_at"], row["first_seen_at"]), match))
         found.sort(key=lambda candidate: candidate.rank(day))
@@ -377,7 +341,7 @@ class StoryIndex:
     def _band_candidates(self, h: Headline, day: int) -> list[int] | list[tuple[float, sqlite3.Row]]:
         """Items within the story window sharing band keys with ``h``, the most shared first: (quick score, row)
         from the in-memory window (only those whose core key may match), else their ids from story_keys."""
-        keys = identity.band_keys(h.tokens)
+        keys = band_keys(h.tokens)
         if not keys:
             return []
         lo, hi = day - STORY_WINDOW_DAYS, day + STORY_WINDOW_DAYS
@@ -389,56 +353,6 @@ class StoryIndex:
             f"SELECT item_id FROM story_keys WHERE day IN ({','.join('?' * len(days))}) "
             f"AND key IN ({','.join('?' * len(keys))}) "
             f"GROUP BY item_id ORDER BY count(*) DESC, item_id DESC LIMIT {MAX_CANDIDATES}", (*days, *keys))]
-
-    # --- stories -------------------------------------------------------------------------------------------
-
-    def best_story(self, candidates: list[Candidate], day: int) -> Candidate | None:
-        """The candidate whose story an incoming item joins: the best match within the story window."""
-        for candidate in candidates:
-            if candidate.match is None:
-                break
-            if candidate.row["story_id"] is not None and abs(candidate.day - day) <= STORY_WINDOW_DAYS:
-                return candidate
-        return None
-
-    def found_story(self, item_id: int, title: str, key: str, seen_at: str) -> int:
-        cursor = self.conn.execute(
-            "INSERT INTO stories (title, story_key, items, publishers, first_seen_at, last_seen_at) "
-            "VALUES (?, ?, 0, 0, ?, ?)",
-            (title, key, seen_at, seen_at),
-        )
-        story_id = cursor.lastrowid
-        self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = 'new' WHERE id = ?", (story_id, item_id))
-        self.refresh(story_id, seen_at)
-        return story_id
-
-    def join_story(self, story_id: int, item_id: int, rule: str, seen_at: str) -> None:
-        self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = ? WHERE id = ?",
-                          (story_id, rule, item_id))
-        self.refresh(story_id, seen_at)
-
-    def refresh(self, story_id: int, seen_at: str | None = None) -> None:
-        """Recount a story's items and publishers (a story is small: this reads its rows by index)."""
-        self.conn.execute(
-            """UPDATE stories SET
-                 items = (SELECT count(*) FROM items WHERE story_id = :id),
-                 publishers = (SELECT count(DISTINCT publisher_key) FROM items WHERE story_id = :id),
-                 first_published_at = (SELECT min(published_at) FROM items WHERE story_id = :id),
-                 last_published_at = (SELECT max(published_at) FROM items WHERE story_id = :id),
-                 last_seen_at = max(last_seen_at, coalesce(:seen, last_seen_at))
-               WHERE id = :id""",
-            {"id": story_id, "seen": seen_at},
-        )
-
-    def retitle(self, story_id: int, old_title: str, new_title: str) -> None:
-        """A story named after a title that was cut short or edited takes the item's new title."""
-        self.conn.execute("UPDATE stories SET title = ? WHERE id = ? AND title = ?", (new_title, story_id, old_title))
-
-    def complete_title(self, story_id: int, title: str) -> None:
-        """A story named by a cut-short title takes the first full title that joins it."""
-        row = self.conn.execute("SELECT title FROM stories WHERE id = ?", (story_id,)).fetchone()
-        if row and identity.headline(row["title"]).cut and not identity.headline(title).cut:
-            self.conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story_id))
 
 
 def backfill_story_keys(conn: sqlite3.Connection) -> None:
@@ -454,7 +368,7 @@ def backfill_story_keys(conn: sqlite3.Connection) -> None:
     founders: set[int] = set()
     refolded = 0
     for item_id, title, publisher, published_at, first_seen_at, story_id in rows:
-        h = identity.headline(title)
+        h = headline(title)
         rule = "title" if story_id in founders else "new"
         founders.add(story_id)
         conn.execute("UPDATE items SET core_key = ?, story_matched_by = ? WHERE id = ?", (h.key, rule, item_id))

@@ -1,0 +1,209 @@
+"""Items, their sightings and topics, and the search index: what ``save_items`` writes.
+
+Every batch is one transaction. An item that identity finds already stored (``Lookups``) is merged into its row: a
+merge only fills in or lengthens what the row has (what its sources told beyond the fields, ``items.extra``,
+included), and never erases. A new item is added, joins or founds a story (``Stories``) and enters the search
+index. Every item, new or not, leaves a sighting and its topics.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from db.store.lookups import KnownKeys, Lookups
+from db.store.stories import Stories
+from monitor.core.model import Item
+from monitor.identity import rules
+from monitor.identity.headlines import headline
+from monitor.identity.rules import Decision
+
+
+@dataclass
+class SaveResult:
+    seen: int = 0
+    new: int = 0
+    item_ids: list[int] | None = None
+
+
+class Items(Lookups, Stories):
+    """The ``items``, ``sightings``, ``item_topics``, ``title_history`` and ``items_fts`` tables."""
+
+    def save_items(self, items: Iterable[Item], *, source: str, run_id: int | None) -> SaveResult:
+        """Store a batch in one transaction: each item merged into the row it is the same as, or added."""
+        result = SaveResult(item_ids=[])
+        items = list(items)
+        with self._lock:
+            try:
+                with self.conn:
+                    seen_at = self.now()
+                    known = KnownKeys(self.conn, items)
+                    for item in items:
+                        found = self._find(item, seen_at, known)
+                        item_id, rule = found.item_id, found.rule
+                        if item_id is None:
+                            item_id = self._insert(item, seen_at, found)
+                            known.wrote(item.url_key, item.title_key, found.headline.key)
+                            rule = "new"
+                            result.new += 1
+                        else:
+                            changes = self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
+                            known.wrote(changes.get("url_key"), changes.get("title_key"), changes.get("core_key"))
+                        self._record_sighting(item_id, item, source, run_id, seen_at, rule)
+                        self._record_topics(item_id, item.topics, source)
+                        result.seen += 1
+                        result.item_ids.append(item_id)
+            except BaseException:
+                self.story_index.invalidate()     # the batch was rolled back: its keys must not linger in memory
+                raise
+        return result
+
+    def fill_item(self, item_id: int, item: Item, *, source: str, run_id: int | None) -> None:
+        """Merge what an article page says about itself into the row it was fetched for (nothing is erased).
+
+        The row is known (the headline that linked to the page), so identity is not searched again: a page whose
+        canonical URL or title differs from the link's still completes that row. The sighting's ``matched_by`` is
+        ``page``.
+        """
+        with self._lock, self.conn:
+            seen_at = self.now()
+            self._merge(item_id, item, seen_at)
+            self._record_sighting(item_id, item, source, run_id, seen_at, "page")
+            self._record_topics(item_id, item.topics, source)
+
+    def rebuild_search_index(self) -> None:
+        """Rebuild items_fts from items (after rows were edited with a plain SQLite tool)."""
+        with self._lock, self.conn:
+            self.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+
+    def _insert(self, item: Item, seen_at: str, found: Decision) -> int:
+        cursor = self.conn.execute(
+            """INSERT INTO items (title, url, summary, publisher, published_at, first_seen_at, last_seen_at,
+               origin, title_cut, url_key, title_key, publisher_key, core_key, extra)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (item.title, item.url, item.summary, item.publisher, item.published_at, seen_at, seen_at,
+             item.origin, item.title_cut, item.url_key, item.title_key, item.publisher_key, found.headline.key,
+             merged_extra(None, item.extra)),
+        )
+        item_id = cursor.lastrowid
+        self._assign_story(item_id, item, seen_at, found)
+        self._index(item_id)
+        return item_id
+
+    def _merge(self, item_id: int, item: Item, seen_at: str, *, rule: str | None = None, source: str | None = None,
+               run_id: int | None = None) -> dict[str, object]:
+        """Fill in what the stored row lacks; a cut-short title gives way to the full one, an edited title
+        (``rules.title_edited``) to the new one with the old one kept in title_history. Nothing is erased. Returns
+        the columns changed."""
+        row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        changes: dict[str, object] = {"last_seen_at": seen_at}
+        new_title = {"title": item.title, "title_key": item.title_key, "title_cut": item.title_cut,
+                     "core_key": headline(item.title).key}
+        if row["title_cut"] and not item.title_cut:
+            changes.update(new_title)
+        elif rule == "url" and source and self._title_edited(row, item, source):
+            self.conn.execute(
+                "INSERT INTO title_history (item_id, title, title_key, replaced_at, new_title, source, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (item_id, row["title"], row["title_key"], seen_at, item.title, source, run_id),
+            )
+            changes.update(new_title)
+        if not row["url"] and item.url and item.url_key and not self._url_taken(item.url_key):
+            changes.update(url=item.url, url_key=item.url_key)
+        for column in ("summary", "published_at"):
+            if not row[column] and getattr(item, column):
+                changes[column] = getattr(item, column)
+        if not row["publisher"] and item.publisher:
+            changes.update(publisher=item.publisher, publisher_key=item.publisher_key)
+        extra = merged_extra(row["extra"], item.extra)
+        if extra != row["extra"]:
+            changes["extra"] = extra
+        searchable = {"title", "summary", "publisher"} & changes.keys()
+        if searchable:
+            self._unindex(row)
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        self.conn.execute(f"UPDATE items SET {assignments} WHERE id = ?", (*changes.values(), item_id))
+        if searchable:
+            self._index(item_id)
+        self._story_follows(row, changes, seen_at)
+        return changes
+
+    def _title_edited(self, row: sqlite3.Row, item: Item, source: str) -> bool:
+        """``rules.title_edited``, given this source's last sighting of the row and the row's former titles."""
+        def last_shown() -> str | None:
+            last = self.conn.execute(
+                "SELECT title FROM sightings WHERE item_id = ? AND source = ? ORDER BY id DESC LIMIT 1",
+                (row["id"], source),
+            ).fetchone()
+            return None if last is None else last["title"] or ""
+
+        def held_before(title_key: str) -> bool:
+            return self.conn.execute(
+                "SELECT 1 FROM title_history WHERE item_id = ? AND title_key = ?", (row["id"], title_key)
+            ).fetchone() is not None
+
+        return rules.title_edited(row, item, last_shown, held_before)
+
+    def _url_taken(self, url_key: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM items WHERE url_key = ?", (url_key,)).fetchone() is not None
+
+    def _record_sighting(self, item_id: int, item: Item, source: str, run_id: int | None, seen_at: str,
+                         rule: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO sightings (item_id, source, run_id, seen_at, url, title, matched_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (item_id, source, run_id, seen_at, item.url, item.seen_title, rule),
+        )
+        self._add_to_json_list(item_id, "sources", [source])
+
+    def _record_topics(self, item_id: int, topics: dict[str, list[str]], source: str) -> None:
+        for topic, keywords in topics.items():
+            row = self.conn.execute(
+                "SELECT matched FROM item_topics WHERE item_id = ? AND topic = ?", (item_id, topic)
+            ).fetchone()
+            matched = list(dict.fromkeys((row["matched"].split(", ") if row else []) + keywords))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO item_topics (item_id, topic, matched) VALUES (?, ?, ?)",
+                (item_id, topic, ", ".join(matched)),
+            )
+        if topics:
+            self._add_to_json_list(item_id, "topics", list(topics))
+
+    def _add_to_json_list(self, item_id: int, column: str, values: list[str]) -> None:
+        current = json.loads(self.conn.execute(f"SELECT {column} FROM items WHERE id = ?", (item_id,)).fetchone()[0])
+        merged = sorted(set(current) | set(values))
+        if merged != current:
+            self.conn.execute(
+                f"UPDATE items SET {column} = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False), item_id)
+            )
+
+    def _index(self, item_id: int) -> None:
+        self.conn.execute(
+            "INSERT INTO items_fts (rowid, title, summary, publisher) SELECT id, title, summary, publisher "
+            "FROM items WHERE id = ?",
+            (item_id,),
+        )
+
+    def _unindex(self, row: sqlite3.Row) -> None:
+        self.conn.execute(
+            "INSERT INTO items_fts (items_fts, rowid, title, summary, publisher) VALUES ('delete', ?, ?, ?, ?)",
+            (row["id"], row["title"], row["summary"], row["publisher"]),
+        )
+
+
+# Not kept in items.extra: the page's codec is the run's (runs.encoding), not the item's.
+NOT_EXTRA = frozenset({"encoding"})
+
+
+def merged_extra(stored: str | None, told: dict[str, Any]) -> str | None:
+    """``items.extra`` once ``told`` (an ``Item.extra``) is merged into the stored JSON object: keys it lacks are
+    added, a value it has is never replaced or erased, empty values are left out; None while it holds nothing."""
+    extra = json.loads(stored) if stored else {}
+    added = {key: value for key, value in told.items()
+             if key not in extra and key not in NOT_EXTRA and value not in (None, "", [], {})}
+    if not added:
+        return stored
+    return json.dumps({**extra, **added}, ensure_ascii=False, sort_keys=True, default=str)

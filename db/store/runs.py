@@ -1,0 +1,155 @@
+"""Sources, runs, the HTTP cache and seed imports: what the scheduler and the fetcher keep between runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from db.health import health_flags
+from db.store.base import StoreBase
+from monitor.core import dates
+
+
+class Runs(StoreBase):
+    """The ``sources``, ``runs``, ``http_cache`` and ``seed_imports`` tables."""
+
+    # --- sources and runs --------------------------------------------------------------------------------
+
+    def sync_sources(self, sources: Iterable) -> None:
+        """Mirror the configured sources into ``sources``; rows of removed sources are kept, marked in_config=0."""
+        sources = list(sources)
+        with self._lock, self.conn:
+            self.conn.execute("UPDATE sources SET in_config = 0")
+            for source in sources:
+                self.conn.execute(
+                    """INSERT INTO sources (name, kind, url, schedule, topics, enabled, in_config)
+                       VALUES (?, ?, ?, ?, ?, ?, 1)
+                       ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, url=excluded.url,
+                         schedule=excluded.schedule, topics=excluded.topics, enabled=excluded.enabled, in_config=1""",
+                    (source.name, source.kind, " ".join(source.start_urls), source.schedule,
+                     json.dumps(list(source.topics), ensure_ascii=False), int(source.enabled)),
+                )
+
+    def set_next_run(self, source: str, when: datetime | None) -> None:
+        with self._lock, self.conn:
+            self.conn.execute(
+                "UPDATE sources SET next_run_at = ? WHERE name = ?",
+                (dates.iso(when.astimezone(self.zone)) if when else None, source),
+            )
+
+    def set_backoff(self, source: str, until: datetime | None) -> None:
+        with self._lock, self.conn:
+            self.conn.execute(
+                "UPDATE sources SET backoff_until = ? WHERE name = ?",
+                (dates.iso(until.astimezone(self.zone)) if until else None, source),
+            )
+
+    def backoffs(self) -> dict[str, datetime]:
+        """Each backed-off source's ``backoff_until``: a restart must not retry it sooner."""
+        with self._lock:
+            rows = self.conn.execute("SELECT name, backoff_until FROM sources WHERE backoff_until IS NOT NULL")
+            return {name: datetime.fromisoformat(until) for name, until in rows}   # stored with their offset
+
+    def start_run(self, source: str) -> int:
+        with self._lock, self.conn:
+            cursor = self.conn.execute(
+                "INSERT INTO runs (source, started_at, status) VALUES (?, ?, 'running')", (source, self.now())
+            )
+            return cursor.lastrowid
+
+    def finish_run(self, run_id: int, *, status: str, items_seen: int = 0, items_new: int = 0,
+                   http_status: int | None = None, error: str | None = None, error_class: str | None = None,
+                   encoding: str | None = None) -> int:
+        """Close a run and update its source's health; returns the source's consecutive failures now.
+
+        Failures are counted and reset by any success; the flags of ``db.health`` are recomputed.
+        """
+        finished = self.now()
+        with self._lock, self.conn:
+            row = self.conn.execute("SELECT source, started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+            elapsed = (datetime.fromisoformat(finished) - datetime.fromisoformat(row["started_at"])).total_seconds()
+            self.conn.execute(
+                """UPDATE runs SET finished_at=?, status=?, http_status=?, items_seen=?, items_new=?,
+                   error=?, error_class=?, encoding=?, elapsed_s=? WHERE id=?""",
+                (finished, status, http_status, items_seen, items_new, error, error_class, encoding,
+                 round(elapsed, 3), run_id),
+            )
+            if status == "error":
+                self.conn.execute(
+                    """UPDATE sources SET last_run_at=?, last_status=?, last_error=?, last_error_class=?,
+                       consecutive_failures = consecutive_failures + 1 WHERE name=?""",
+                    (finished, status, error, error_class, row["source"]),
+                )
+            else:
+                self.conn.execute(
+                    """UPDATE sources SET last_run_at=?, last_success_at=?, last_status=?, last_error=NULL,
+                       last_error_class=NULL, consecutive_failures=0, items_found = items_found + ?,
+                       last_new_at = CASE WHEN ? > 0 THEN ? ELSE last_new_at END WHERE name=?""",
+                    (finished, finished, status, items_new, items_new, row["started_at"], row["source"]),
+                )
+            return self._update_flags(row["source"])
+
+    def _update_flags(self, source: str) -> int:
+        state = self.conn.execute(
+            "SELECT consecutive_failures, last_error_class, items_found FROM sources WHERE name = ?", (source,)
+        ).fetchone()
+        if state is None:       # a pseudo-source such as 'seed'
+            return 0
+        new_item_times = [
+            datetime.fromisoformat(r[0]) for r in self.conn.execute(
+                "SELECT started_at FROM runs WHERE source = ? AND items_new > 0 ORDER BY id DESC LIMIT 20", (source,))
+        ]
+        flags = health_flags(consecutive_failures=state["consecutive_failures"],
+                             last_error_class=state["last_error_class"], ever_found_items=state["items_found"] > 0,
+                             new_item_times=new_item_times, now=datetime.now(self.zone))
+        self.conn.execute("UPDATE sources SET flags = ? WHERE name = ?", (", ".join(flags), source))
+        return state["consecutive_failures"]
+
+    def _close_interrupted_runs(self) -> None:
+        """Runs left 'running' by a killed process are closed as errors, so status never shows a ghost run."""
+        with self.conn:
+            self.conn.execute(
+                """UPDATE runs SET status='error', error_class='interrupted', finished_at=?,
+                   error='the monitor stopped before this run finished' WHERE status='running'""",
+                (self.now(),),
+            )
+
+    # --- conditional GET state ---------------------------------------------------------------------------
+
+    def http_cache(self, source: str, url: str) -> tuple[str | None, str | None, list[str]]:
+        """ETag, Last-Modified and the URLs the page listed when ``source`` last read ``url``.
+
+        Per source: another source's validators would make the server answer 304 to a version this one never read.
+        """
+        with self._lock:   # the connection is shared by the scheduler's threads: reads take the lock too
+            row = self.conn.execute(
+                "SELECT etag, last_modified, discovered FROM http_cache WHERE source = ? AND url = ?", (source, url)
+            ).fetchone()
+        if not row:
+            return None, None, []
+        return row["etag"], row["last_modified"], json.loads(row["discovered"] or "[]")
+
+    def remember_http_cache(self, source: str, url: str, etag: str | None, last_modified: str | None,
+                            discovered: list[str] | None = None) -> None:
+        if not etag and not last_modified:
+            return
+        with self._lock, self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO http_cache (source, url, etag, last_modified, discovered, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (source, url, etag, last_modified, json.dumps(discovered or [], ensure_ascii=False), self.now()),
+            )
+
+    # --- seed imports ------------------------------------------------------------------------------------
+
+    def seed_imported(self, sha256: str) -> bool:
+        with self._lock:
+            return self.conn.execute("SELECT 1 FROM seed_imports WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
+    def record_seed_import(self, sha256: str, path: str, items: int, run_id: int) -> None:
+        with self._lock, self.conn:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO seed_imports (sha256, path, imported_at, items, run_id) VALUES (?, ?, ?, ?, ?)",
+                (sha256, path, self.now(), items, run_id),
+            )
