@@ -1,4 +1,4 @@
-"""The shape of the house: layers import downwards only, and modules never import each other.
+"""The shape of the house: layers import downwards only, modules never import each other, none grows too big.
 
 Read from the source with ``ast`` (every ``import`` statement, those inside functions included: a lazy import up a
 layer is still an arrow the wrong way), so the test needs no package installed beyond the project itself.
@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import PROJECT_DIR
 
 PACKAGES = ("monitor", "scrapers", "db")
+MAX_MODULE_LINES = 600   # a module longer than this holds several jobs: split it
 
 # Bottom to top. Names on one line are independent siblings: neither may import the other.
 LAYERS: tuple[tuple[str, ...], ...] = (
@@ -159,3 +160,9 @@ def test_the_checks_catch_what_they_are_for():
     assert layer_violations("monitor.pipeline", {"monitor.spider", "db.store", "monitor.core.model"}) == []
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert "monitor.core.fold" in GRAPH["monitor.prepare.topics"]    # the graph is read from the real sources
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_is_over_the_size_limit(module):
+    lines = MODULES[module].read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_MODULE_LINES, f"{MODULES[module]} has {lines} lines: split it by job"
