@@ -1,4 +1,4 @@
-"""Raw items as sources show them -> normalised items with identity keys, ISO dates and matched topics."""
+"""Raw items as sources show them -> normalised items: identity keys, the outlet suffix read off, ISO dates."""
 
 from __future__ import annotations
 
