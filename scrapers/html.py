@@ -45,7 +45,6 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import soupsieve
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
@@ -53,6 +52,7 @@ from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, P
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
+from monitor.core.urls import non_web_link, resolve_link
 from scrapers.registry import register
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,6 @@ BLOCK_TAGS = frozenset({
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 _SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 _FIELD_SELECTOR = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$", re.S)
-_URL_NOISE = re.compile(r"[\t\n\r]")   # browsers drop tabs and newlines inside URLs
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _MARKUP_HINT = re.compile(r"<[A-Za-z!/?]|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
 
 
@@ -128,88 +126,6 @@ def plain_text(fragment: str | None, max_chars: int | None = None) -> str:
     if max_chars is not None and len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
     return text
-
-
-def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 section 5.2.4, keeping empty segments (``/web/2012/http://host/...`` stays as it is)."""
-    absolute = path.startswith("/")
-    segments = path.split("/")[1:] if absolute else path.split("/")
-    out: list[str] = []
-    for segment in segments:
-        if segment == "..":
-            if out:
-                out.pop()
-        elif segment != ".":
-            out.append(segment)
-    if segments and segments[-1] in (".", ".."):
-        out.append("")
-    return ("/" if absolute else "") + "/".join(out)
-
-
-def join_url(base: str, reference: str) -> str:
-    """Resolve ``reference`` against ``base`` as RFC 3986 (and browsers) do.
-
-    ``urllib.parse.urljoin`` drops empty path segments, turning a Wayback link
-    ``/web/2012/http://www.he.xinhuanet.com/x.htm`` into ``.../http:/www.he.xinhuanet.com/x.htm``.
-    """
-    ref = urlsplit(reference)
-    if ref.scheme and not ref.netloc and ref.scheme.lower() == urlsplit(base).scheme.lower():
-        # "http:g" against an http base: relative, as browsers read it.
-        reference = reference[len(ref.scheme) + 1:]
-        ref = urlsplit(reference)
-    if ref.scheme:
-        scheme, netloc, path, query = ref.scheme, ref.netloc, _remove_dot_segments(ref.path), ref.query
-    else:
-        b = urlsplit(base)
-        scheme = b.scheme
-        if reference.startswith("//"):
-            netloc, path, query = ref.netloc, _remove_dot_segments(ref.path), ref.query
-        else:
-            netloc = b.netloc
-            if not ref.path:
-                path = b.path
-                query = ref.query if "?" in reference else b.query
-            else:
-                if ref.path.startswith("/"):
-                    path = ref.path
-                elif b.netloc and not b.path:
-                    path = "/" + ref.path
-                else:
-                    path = b.path[: b.path.rfind("/") + 1] + ref.path
-                path = _remove_dot_segments(path)
-                query = ref.query
-    url = f"{scheme}://{netloc}{path}" if netloc else f"{scheme}:{path}"
-    if query:
-        url += "?" + query
-    if ref.fragment:
-        url += "#" + ref.fragment
-    return url
-
-
-def resolve_link(base: str | None, href: str | None) -> str | None:
-    """``href`` made absolute against ``base``; None unless the result is an http(s) URL."""
-    if href is None:
-        return None
-    href = _URL_NOISE.sub("", href).strip()
-    if not href or href.startswith("#"):
-        return None
-    try:
-        url = join_url(base or "", href)
-        parts = urlsplit(url)
-    except ValueError:   # e.g. an invalid IPv6 literal
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
-
-
-def non_web_link(href: str | None) -> bool:
-    """Whether ``href`` names a scheme other than http(s) (``javascript:``, ``mailto:``, ``tel:``, ``data:``...):
-    a link that is no web page, as opposed to a relative, empty or ``#`` one."""
-    if not href:
-        return False
-    match = _SCHEME.match(_URL_NOISE.sub("", href).strip())
-    return match is not None and match.group(1).lower() not in ("http", "https")
 
 
 @dataclass(frozen=True)

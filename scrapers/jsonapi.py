@@ -50,7 +50,8 @@ from typing import Any
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
-from scrapers.html import collapse_whitespace, plain_text, resolve_link
+from monitor.core.urls import resolve_link
+from scrapers.html import collapse_whitespace, plain_text
 from scrapers.registry import register
 from scrapers.rss import describe_non_feed
 

@@ -55,8 +55,8 @@ from monitor.core.fold import fold_text, split_truncation
 from monitor.core.model import Article, RawItem
 from monitor.core.outlets import strip_outlet_suffix
 from monitor.core.page import Page
-from monitor.core.urls import canonical_url, registrable_domain
-from scrapers.html import FieldSelector, collapse_whitespace, element_text, resolve_link
+from monitor.core.urls import canonical_url, resolve_link, site_label
+from scrapers.html import FieldSelector, collapse_whitespace, element_text
 from scrapers.registry import add_kind
 
 log = logging.getLogger(__name__)
@@ -175,18 +175,6 @@ def index_page(url: str) -> bool:
     return len(segments) <= MAX_INDEX_SEGMENTS and not any(
         not segment or _ARTICLE_SEGMENT.search(segment) or len(_SLUG_SEPARATORS.findall(segment)) >= 2
         for segment in segments)
-
-
-def site_of(url: str) -> str:
-    """The site a URL belongs to: its host less subdomains (``culture.people.com.cn`` -> ``people.com.cn``;
-    ``text.registrable_domain``)."""
-    return registrable_domain(urlsplit(url).hostname or "")
-
-
-def site_label(url: str) -> str | None:
-    """The site's own name in its domain (``www.sohu.com`` -> ``sohu``), a hint for outlet suffixes."""
-    site = site_of(url)
-    return site.split(".")[0] if site and not re.fullmatch(r"[\d.]+", site) else None
 
 
 # --- metadata ---------------------------------------------------------------------------------------------

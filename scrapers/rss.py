@@ -48,14 +48,14 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import feedparser
 
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
-from scrapers.html import plain_text, resolve_link
+from monitor.core.urls import origin, resolve_link
+from scrapers.html import plain_text
 from scrapers.registry import register
 
 log = logging.getLogger(__name__)
@@ -196,11 +196,6 @@ def _entry_to_item(entry: dict[str, Any], base_url: str, feed_title: str, encodi
     )
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-
-
 def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | None:
     """The feed's site (its alternate link) when its relative links should resolve against it and did not.
 
@@ -209,9 +204,9 @@ def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | No
     """
     link = result.get("feed", {}).get("link")
     site = resolve_link(fetched_from, link) if isinstance(link, str) else None
-    if site is None or _origin(site) == _origin(fetched_from):
+    if site is None or origin(site) == origin(fetched_from):
         return None
-    fetch_host = _origin(fetched_from) + "/"
+    fetch_host = origin(fetched_from) + "/"
     for entry in result.get("entries", []):
         for key in ("link", "id"):
             value = entry.get(key)

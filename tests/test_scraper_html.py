@@ -12,7 +12,7 @@ from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import read_page
 from scrapers import get_scraper
-from scrapers.html import element_text, join_url, plain_text, resolve_link, scrape_html
+from scrapers.html import element_text, plain_text, scrape_html
 from tests.helpers import fetch_page
 
 GBK_LIST = Path(__file__).resolve().parent / "fixtures" / "gbk_list.html"
@@ -376,44 +376,6 @@ def test_element_text_handles_deep_nesting():
 
     soup = BeautifulSoup("<span>" * 5000 + "深" + "</span>" * 5000, "html.parser")
     assert element_text(soup) == "深"
-
-
-@pytest.mark.parametrize("base, href, expected", [
-    ("https://news.qq.com/", "//new.qq.com/omn/a.html", "https://new.qq.com/omn/a.html"),
-    ("http://a.example/x/y.html", "../z.html", "http://a.example/z.html"),
-    ("http://a.example/", "javascript:void(0)", None),
-    ("http://a.example/", "  ", None),
-    ("http://a.example/", None, None),
-    ("http://a.example/", "http://[::1", None),
-    ("http://a.example/", "mailto:someone@example.org", None),
-    ("http://a.example/x/", "ht\ntp://b.example/\tc", "http://b.example/c"),   # browsers drop tabs/newlines
-    # urllib's urljoin would write "http:/www.he.xinhuanet.com" here (it drops empty path segments).
-    ("https://web.archive.org/web/2012/http://www.he.xinhuanet.com/news/a.htm", "b.htm",
-     "https://web.archive.org/web/2012/http://www.he.xinhuanet.com/news/b.htm"),
-])
-def test_resolve_link(base, href, expected):
-    assert resolve_link(base, href) == expected
-
-
-# The reference resolution examples of RFC 3986 section 5.4.
-RFC3986_EXAMPLES = {
-    "g:h": "g:h", "g": "http://a/b/c/g", "./g": "http://a/b/c/g", "g/": "http://a/b/c/g/", "/g": "http://a/g",
-    "//g": "http://g", "?y": "http://a/b/c/d;p?y", "g?y": "http://a/b/c/g?y", "#s": "http://a/b/c/d;p?q#s",
-    "g#s": "http://a/b/c/g#s", "g?y#s": "http://a/b/c/g?y#s", ";x": "http://a/b/c/;x", "g;x": "http://a/b/c/g;x",
-    "": "http://a/b/c/d;p?q", ".": "http://a/b/c/", "./": "http://a/b/c/", "..": "http://a/b/", "../": "http://a/b/",
-    "../g": "http://a/b/g", "../..": "http://a/", "../../": "http://a/", "../../g": "http://a/g",
-    "../../../g": "http://a/g", "../../../../g": "http://a/g", "/./g": "http://a/g", "/../g": "http://a/g",
-    "g.": "http://a/b/c/g.", ".g": "http://a/b/c/.g", "g..": "http://a/b/c/g..", "..g": "http://a/b/c/..g",
-    "./../g": "http://a/b/g", "./g/.": "http://a/b/c/g/", "g/./h": "http://a/b/c/g/h", "g/../h": "http://a/b/c/h",
-    "g;x=1/./y": "http://a/b/c/g;x=1/y", "g;x=1/../y": "http://a/b/c/y", "g?y/./x": "http://a/b/c/g?y/./x",
-    "g?y/../x": "http://a/b/c/g?y/../x", "g#s/./x": "http://a/b/c/g#s/./x", "g#s/../x": "http://a/b/c/g#s/../x",
-    "http:g": "http://a/b/c/g",   # RFC 3986 allows either reading; browsers use this one
-}
-
-
-@pytest.mark.parametrize("reference", sorted(RFC3986_EXAMPLES))
-def test_join_url_follows_rfc3986(reference):
-    assert join_url("http://a/b/c/d;p?q", reference) == RFC3986_EXAMPLES[reference]
 
 
 # --- through a local HTTP server ----------------------------------------------------------------------------
