@@ -51,13 +51,11 @@ from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
 from monitor.core.urls import resolve_link
-from scrapers.html import collapse_whitespace, plain_text
+from scrapers.markup import SUMMARY_MAX_CHARS, clip, collapse_whitespace, describe_page, plain_text
 from scrapers.registry import register
-from scrapers.rss import describe_non_feed
 
 log = logging.getLogger(__name__)
 
-SUMMARY_MAX_CHARS = 2000
 FIELDS = ("title", "link", "summary", "published", "publisher")
 # Used only when the field is not configured at all; a configured path is used alone.
 _DEFAULTS: dict[str, tuple[str, ...]] = {"title": ("title",), "link": ("url", "link")}
@@ -183,7 +181,7 @@ def load_json(page: Page) -> tuple[Any, str]:
         if payload[:1] in ("{", "["):
             raise ScrapeError(f"json: {page.url} returned broken JSON ({exc}); the API may be faulty or have cut "
                               "its answer short", error_class="not_json") from exc
-        what = describe_non_feed(page)
+        what = describe_page(page)
         raise ScrapeError(f"json: {page.url} did not return JSON but {what}; check the source's url "
                           "(an API may answer with an HTML error or login page)", error_class="not_json") from exc
 
@@ -205,7 +203,7 @@ def _text(value: Any) -> str | None:
 def plain(text: str) -> str:
     """Text from an API string: tags stripped only if there are tags, ``&name;`` entities unescaped.
 
-    ``scrapers.html.plain_text`` alone turns a trailing ``S&P`` into ``SP`` (html.parser drops an unterminated
+    ``scrapers.markup.plain_text`` alone turns a trailing ``S&P`` into ``SP`` (html.parser drops an unterminated
     ``&P`` at the end of the data), so text without tags never goes through the HTML parser, and text with tags
     is padded with a space that whitespace collapsing removes again.
     """
@@ -308,8 +306,7 @@ def scrape_json(page: Page, options: dict[str, Any]) -> list[RawItem]:
             continue
         link = _value(element, fields["link"])
         summary = _text(_value(element, fields["summary"]))
-        if summary and len(summary) > SUMMARY_MAX_CHARS:
-            summary = summary[: SUMMARY_MAX_CHARS - 1].rstrip() + "…"
+        summary = clip(summary, SUMMARY_MAX_CHARS) if summary else summary
         publisher = _text(_value(element, fields["publisher"]))
         items.append(RawItem(
             title=collapse_whitespace(title),

@@ -47,16 +47,14 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import soupsieve
 from bs4 import BeautifulSoup, Comment, Tag
 
-from monitor.core.errors import ScrapeError
 from monitor.core.fold import fold_text, split_truncation
 from monitor.core.model import Article, RawItem
 from monitor.core.outlets import strip_outlet_suffix
 from monitor.core.page import Page
 from monitor.core.urls import canonical_url, resolve_link, site_label
-from scrapers.html import FieldSelector, collapse_whitespace, element_text
+from scrapers.markup import FieldSelector, base_url_of, collapse_whitespace, compile_css, element_text
 from scrapers.registry import add_kind
 
 log = logging.getLogger(__name__)
@@ -113,10 +111,7 @@ def read_article(page: Page, options: dict[str, Any] | None = None) -> Article:
     """Read an article page: its metadata and its related headlines (see the module docstring)."""
     select = dict((options or {}).get("select") or {})
     soup = BeautifulSoup(page.text, "lxml")
-    base_url = page.url
-    base = soup.find("base", href=True)
-    if base is not None:
-        base_url = resolve_link(page.url, str(base["href"])) or page.url
+    base_url = base_url_of(soup, page.url)
     metas = _meta_values(soup)
     article = Article(url=page.url)
     article.canonical_url = _canonical(soup, metas, page.url)
@@ -219,22 +214,8 @@ def _selected(soup: BeautifulSoup, selector: str | None) -> str | None:
     """A configured metadata selector (``"h1.title"``, ``"time@datetime"``); None if unset or nothing matched."""
     if not selector:
         return None
-    match = re.match(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$", selector, re.S)
-    css = match["css"] if match else selector
-    if css.strip():
-        _css(css, "select")    # a readable error for a bad selector
-    value = FieldSelector.parse(selector, "select").value(soup)
+    value = FieldSelector.parse(selector, "select", "related").value(soup)
     return collapse_whitespace(value or "") or None
-
-
-def _css(selector: str, where: str):
-    """A compiled CSS selector; ScrapeError (bad_selector) naming the config key if it is not valid CSS."""
-    try:
-        return soupsieve.compile(selector)
-    except (soupsieve.SelectorSyntaxError, ValueError, TypeError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ScrapeError(f"related: {where} {selector!r} is not a valid CSS selector ({first_line})",
-                          error_class="bad_selector") from error
 
 
 def _title(soup: BeautifulSoup, metas: dict[str, str], page_title: str) -> str | None:
@@ -456,7 +437,7 @@ def _item_of(anchor: Tag, container: Tag, key: str, keys: set[str], base_url: st
 
 def _selected_headlines(soup: BeautifulSoup, selector: str, base_url: str, self_keys: set[str],
                         self_title: str) -> list[RawItem]:
-    compiled = _css(selector, "select.related")
+    compiled = compile_css(selector, "select.related", "related")
     links: list[tuple[Tag, str, str, Tag]] = []
     seen: set[str] = set()
     for element in compiled.select(soup):

@@ -55,17 +55,13 @@ from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
 from monitor.core.urls import origin, resolve_link
-from scrapers.html import plain_text
+from scrapers.markup import SUMMARY_MAX_CHARS, clip, describe_page, plain_text, xml_bytes
 from scrapers.registry import register
 
 log = logging.getLogger(__name__)
 
-SUMMARY_MAX_CHARS = 2000
 TITLE_FROM_SUMMARY_CHARS = 80
 
-_XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
-_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
-_ROOT = re.compile(r"<(?![?!])([A-Za-z_][\w:.-]*)")
 # A time followed by a zone feedparser reads correctly: +0800, +08:00, Z, GMT, UT(C) and the North American
 # names. Anything else is not trusted: feedparser reads an unknown name (HKT) as UTC, and CST means US Central
 # to it but China Standard Time to many Chinese feeds.
@@ -78,40 +74,10 @@ _ZONED = re.compile(
 
 def parse_feed(text: str, base_url: str | None = None) -> feedparser.FeedParserDict:
     """feedparser's result for a feed's decoded ``text`` (``Page.text``), re-encoded as UTF-8 for it."""
-    stripped = text.lstrip()
-    if stripped.startswith("<?xml"):
-        text = _XML_DECL_ENCODING.sub(r'\1"utf-8"', stripped, count=1)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
-    return feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=headers)
-
-
-def describe_non_feed(page: Page) -> str:
-    """What a page that is not a feed looks like, for error messages ("an HTML page titled '系统维护中'")."""
-    head = page.text.lstrip("\ufeff \t\r\n")
-    if not head:
-        return "an empty body" if not page.body else "a body of only whitespace"
-    lower = head[:8192].lower()
-    if any(marker in lower for marker in ("<!doctype html", "<html", "<head", "<body")):
-        match = _TITLE.search(head[:65536])
-        title = plain_text(match.group(1)) if match else ""
-        if title:
-            return f"an HTML page titled {title[:100]!r}"
-        return "an HTML page"
-    if head[0] in "{[":
-        return "JSON data"
-    if head.startswith("<"):
-        cleaned = re.sub(r"<!--.*?-->", "", head[:8192], flags=re.S)
-        match = _ROOT.search(cleaned)
-        if match:
-            root = match.group(1)
-            is_sitemap = root.split(":")[-1] in ("urlset", "sitemapindex")
-            hint = " (a sitemap: use kind sitemap)" if is_sitemap else ""
-            return f"an XML document whose root element is <{root}>{hint}"
-        return "markup with no root element"
-    snippet = " ".join(head[:60].split())
-    return f"text starting with {snippet!r}"
+    return feedparser.parse(io.BytesIO(xml_bytes(text)), response_headers=headers)
 
 
 def _aware_utc(struct) -> datetime | None:
@@ -174,8 +140,7 @@ def _entry_to_item(entry: dict[str, Any], base_url: str, feed_title: str, encodi
         extra["feed_title"] = feed_title
     if not title:
         if summary:
-            title = summary if len(summary) <= TITLE_FROM_SUMMARY_CHARS else (
-                summary[: TITLE_FROM_SUMMARY_CHARS - 1].rstrip() + "…")
+            title = clip(summary, TITLE_FROM_SUMMARY_CHARS)
             extra["title_from"] = "summary"
         else:
             return None
@@ -222,7 +187,7 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     result = parse_feed(page.text, page.url)
     version = result.get("version") or ""
     if not version:
-        what = describe_non_feed(page)
+        what = describe_page(page)
         raise ScrapeError(f"not a feed: {page.url} returned {what}; check the source's url",
                           error_class="not_a_feed")
     base_url = page.url

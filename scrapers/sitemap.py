@@ -50,15 +50,13 @@ from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
 from monitor.core.urls import resolve_link
-from scrapers.html import collapse_whitespace, plain_text
+from scrapers.markup import collapse_whitespace, describe_page, plain_text, xml_bytes
 from scrapers.registry import register
-from scrapers.rss import describe_non_feed
 
 log = logging.getLogger(__name__)
 
 MAX_URLS = 50_000                       # sitemaps.org: at most 50,000 URLs per sitemap
 
-_XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 _TAG = re.compile(r"<[A-Za-z/!?]")
 _FEED_ROOTS = frozenset({"rss", "feed", "RDF"})
 
@@ -116,9 +114,7 @@ class _Document:
         self.encoding = page.codec
         text = page.text.lstrip("\ufeff \t\r\n")
         self.text_empty = not text
-        if text.startswith("<?xml"):
-            text = _XML_DECL_ENCODING.sub(r'\1"utf-8"', text, count=1)
-        self.utf8 = text.encode("utf-8")
+        self.utf8 = xml_bytes(text)
 
     def elements(self) -> Iterator[tuple[str, Any]]:
         """``("root", root)`` once, then each top-level entry element (``url``/``sitemap``) as it ends."""
@@ -151,7 +147,7 @@ class _Document:
                         self.page.url, len(errors), errors[0].line, errors[0].message)
 
     def not_a_sitemap(self, what: str | None = None) -> ScrapeError:
-        what = what or describe_non_feed(self.page)
+        what = what or describe_page(self.page)
         return ScrapeError(f"not a sitemap: {self.page.url} returned {what}; check the source's url",
                            error_class="not_a_sitemap")
 

@@ -12,7 +12,8 @@ from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import read_page
 from scrapers import get_scraper
-from scrapers.html import element_text, plain_text, scrape_html
+from scrapers.html import scrape_html
+from scrapers.markup import element_text, plain_text
 from tests.helpers import fetch_page
 
 GBK_LIST = Path(__file__).resolve().parent / "fixtures" / "gbk_list.html"
@@ -47,6 +48,7 @@ def test_every_module_in_scrapers_registers_its_kind():
     registered_by = {(kind.scrape or kind.crawl).__module__ for kind in _REGISTRY.values()}
     for name in sorted(set(on_disk) - scrapers.SUPPORT_MODULES):
         assert f"scrapers.{name}" in registered_by, f"scrapers/{name}.py registers no kind"
+    assert not {f"scrapers.{name}" for name in scrapers.SUPPORT_MODULES} & registered_by   # support is no kind
     assert {"html", "json", "related", "rss", "sitemap"} <= set(scrapers.registered_kinds())
 
 

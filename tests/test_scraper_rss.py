@@ -13,7 +13,8 @@ from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import read_page
 from scrapers import get_scraper
-from scrapers.rss import describe_non_feed, entry_published, parse_feed, scrape_rss
+from scrapers.markup import describe_page
+from scrapers.rss import entry_published, parse_feed, scrape_rss
 from tests.conftest import shared_file
 from tests.helpers import fetch_page
 
@@ -343,8 +344,8 @@ def test_html_page_is_not_a_feed(real_fixture):
     (b"Service Unavailable", "text starting with 'Service Unavailable'"),
     (b"<html><body>no title</body></html>", "an HTML page"),
 ])
-def test_describe_non_feed(body, description):
-    assert describe_non_feed(read_page(URL, body)) == description
+def test_describe_page(body, description):
+    assert describe_page(read_page(URL, body)) == description
 
 
 def test_a_str_or_path_is_never_handed_to_feedparser(tmp_path: Path):
