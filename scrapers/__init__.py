@@ -24,7 +24,7 @@ from scrapers.registry import (
     registered_kinds,
 )
 
-SUPPORT_MODULES = frozenset({"registry", "markup", "seed"})
+SUPPORT_MODULES = frozenset({"registry", "markup", "article", "related_block", "seed"})
 
 
 def _import_kind_modules() -> list[str]:

@@ -17,10 +17,11 @@ from monitor.core.errors import ScrapeError
 from monitor.core.fold import fold_text
 from monitor.core.outlets import strip_outlet_suffix
 from monitor.core.page import Page, read_page
+from monitor.core.urls import index_page
 from monitor.seeding import import_seed
 from monitor.service import Monitor
 from scrapers import get_kind
-from scrapers.related import index_page, read_article
+from scrapers.related import read_article
 from tests.conftest import OWN_FIXTURES, REAL_FIXTURES, shared_file
 from tests.helpers import fetch_page, write_config
 

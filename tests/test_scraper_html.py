@@ -14,6 +14,7 @@ from monitor.core.page import read_page
 from scrapers import get_scraper
 from scrapers.html import scrape_html
 from scrapers.markup import element_text, plain_text
+from tests.conftest import PROJECT_DIR
 from tests.helpers import fetch_page
 
 GBK_LIST = Path(__file__).resolve().parent / "fixtures" / "gbk_list.html"
@@ -50,6 +51,27 @@ def test_every_module_in_scrapers_registers_its_kind():
         assert f"scrapers.{name}" in registered_by, f"scrapers/{name}.py registers no kind"
     assert not {f"scrapers.{name}" for name in scrapers.SUPPORT_MODULES} & registered_by   # support is no kind
     assert {"html", "json", "related", "rss", "sitemap"} <= set(scrapers.registered_kinds())
+
+
+def test_kinds_never_import_each_other():
+    """A kind module imports support modules of the package (and lower layers), never another kind."""
+    import ast
+    import pkgutil
+
+    import scrapers
+
+    kinds = {m.name for m in pkgutil.iter_modules(scrapers.__path__) if not m.name.startswith("_")}
+    kinds -= scrapers.SUPPORT_MODULES
+    for name in sorted(kinds | scrapers.SUPPORT_MODULES):
+        tree = ast.parse((PROJECT_DIR / "scrapers" / f"{name}.py").read_text(encoding="utf-8"))
+        imported = set()     # the modules of the package this one imports: scrapers.X, from scrapers(.X) import ...
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        wrong = sorted(f"scrapers.{kind}" for kind in kinds if f"scrapers.{kind}" in imported)
+        assert wrong == [], f"scrapers/{name}.py imports the kind module(s) {wrong}"
 
 
 def test_a_new_module_in_the_package_registers_with_no_other_change(tmp_path, monkeypatch):

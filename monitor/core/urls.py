@@ -1,5 +1,5 @@
 """URLs: links resolved as browsers do, the canonical form identity rule 1 compares, sites (registrable domains),
-Google News redirect links.
+Google News redirect links, and whether a URL is a front or section page rather than an article.
 
 Both ``join_url`` and ``canonical_url`` remove ``.``/``..`` segments with the one ``remove_dot_segments``
 (RFC 3986 section 5.2.4); canonical_url only ever hands it absolute paths.
@@ -276,3 +276,38 @@ def canonical_url(url: str) -> str:
         return f"http://{netloc}{path}" + (f"?{query}" if query else "")
     except (ValueError, UnicodeError, TypeError):
         return raw
+
+
+MAX_INDEX_SEGMENTS = 2   # a section's index page is at most two directories deep (/world/, /news/asia/)
+_INDEX_FILE = re.compile(r"(?:index|default|main|home)\.(?:s?html?|php|aspx?|jsp)", re.I)
+_ARTICLE_SEGMENT = re.compile(r"\d{4}")
+_SLUG_SEPARATORS = re.compile(r"[-_]")
+_ARTICLE_QUERY = re.compile(r"\d{3}")
+
+
+def index_page(url: str) -> bool:
+    """Whether ``url`` is a site's front page or a section's index page, not an article.
+
+    Sites link their sections from headline blocks (sina's 推荐新闻 links a 中超 headline to
+    ``http://sports.sina.com.cn/csl/``, a page that changes every hour). An index page's path has at most two
+    segments and ends in ``/`` or an index file (``index.html``, ``index.shtml``, ``default.aspx``...): ``/``,
+    ``/csl/``, ``/world/asia/``, ``/china/index.shtml``. Not an index page, whatever its shape, when a segment looks
+    like an article's: a run of four digits (a date or an id: ``/2019/10/``, ``/t/378265/``), or a slug of three or
+    more words (``/news/poverty-alleviation-in-gansu/``); nor when the query, tracking parameters aside, holds a run of
+    three digits (``/?p=123``, ``/index.php?id=4567``). A path that does not end so (``/newsDetail_forward_5420361``,
+    ``/a/733320600_429139``, ``/c/doc.shtml``) is an article.
+    """
+    parts = urlsplit(canonical_url(url))
+    if _ARTICLE_QUERY.search(parts.query):
+        return False
+    segments = parts.path.split("/")[1:]
+    if segments and _INDEX_FILE.fullmatch(segments[-1]):
+        segments[-1] = ""
+    if not segments or segments == [""]:
+        return True                    # the front page: "/", "/index.html"
+    if segments[-1] != "":
+        return False                   # a page, not a directory
+    segments = segments[:-1]
+    return len(segments) <= MAX_INDEX_SEGMENTS and not any(
+        not segment or _ARTICLE_SEGMENT.search(segment) or len(_SLUG_SEPARATORS.findall(segment)) >= 2
+        for segment in segments)
