@@ -19,7 +19,7 @@ Decisions:
   are stripped, entities unescaped, whitespace and newlines collapsed; summaries are capped at 2000
   characters.
 * **Dates.** A date with an explicit zone (``+0800``, ``Z``, ``GMT``, ``EST``...) becomes an aware UTC
-  datetime (feedparser's struct_time, else our own RFC 822 / ISO 8601 parse: acnnewswire's
+  datetime (feedparser's struct_time, else ``monitor.core.dates.parse_zoned``: acnnewswire's
   ``13:08:54+0900`` defeats feedparser). A date with no zone (w3cn's ``2005-5-28 16:05:36``, a bare
   ``2020-12-11``), an unknown zone name (``HKT``) or the ambiguous ``CST`` (US Central to feedparser, China
   Standard Time to many Chinese feeds) is passed as the raw string, because feedparser would silently read
@@ -46,11 +46,11 @@ import io
 import logging
 import re
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import feedparser
 
+from monitor.core.dates import parse_date, parse_zoned
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
@@ -80,28 +80,6 @@ def parse_feed(text: str, base_url: str | None = None) -> feedparser.FeedParserD
     return feedparser.parse(io.BytesIO(xml_bytes(text)), response_headers=headers)
 
 
-def _aware_utc(struct) -> datetime | None:
-    try:
-        return datetime(*struct[:6], tzinfo=UTC)
-    except (TypeError, ValueError):
-        return None
-
-
-def _parse_zoned(raw: str) -> datetime | None:
-    """An RFC 822 or ISO 8601 date with an explicit offset, as UTC; None if it cannot be read."""
-    parsed: datetime | None = None
-    try:
-        parsed = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        try:
-            parsed = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
-        except ValueError:
-            return None
-    if parsed is None or parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
-
-
 def entry_published(entry: dict[str, Any]) -> datetime | str | None:
     """The entry's date: an aware UTC datetime if the feed gave a zone, else the raw text (see module doc)."""
     for key in ("published", "updated", "created"):
@@ -113,10 +91,11 @@ def entry_published(entry: dict[str, Any]) -> datetime | str | None:
         if raw and not _ZONED.search(raw):
             return raw
         if parsed:
-            value = _aware_utc(parsed)
+            value = parse_date(parsed, UTC)     # feedparser's struct_time, in UTC
             if value is not None:
                 return value
-        return _parse_zoned(raw) or raw or None
+        zoned = parse_zoned(raw)    # what feedparser could not read: acnnewswire's "13:08:54+0900"
+        return zoned.astimezone(UTC) if zoned else raw or None
     return None
 
 

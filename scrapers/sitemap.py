@@ -28,9 +28,10 @@ Decisions:
   entity resolution, no DTD and libxml2's size limits (``huge_tree=False``); ``recover=True`` reads past minor
   errors (a stray ``&``, a broken tail). Element names are matched by local name, so a sitemap with a missing or
   wrong namespace is still read.
-* **Dates.** A W3C date with a zone (``2011-04-18T11:06:36Z``, ``+08:00``) becomes an aware datetime; one
-  without (``2020-12-11``, ``2020-12-11T18:56``) is passed as text and read by the pipeline in the configured
-  time zone.
+* **Dates.** A W3C date with a zone (``2011-04-18T11:06:36Z``, ``+08:00``) becomes an aware datetime, as does an
+  RFC 822 one that names its offset (``monitor.core.dates.parse_zoned``; not the protocol's format, but the
+  pipeline reads it the same either way); one without (``2020-12-11``, ``2020-12-11T18:56``) is passed as text
+  and read by the pipeline in the configured time zone.
 * **Not a sitemap** (an HTML page, a feed, an empty body, some other XML) is ``ScrapeError(not_a_sitemap)``
   saying what the body looks like.
 """
@@ -46,6 +47,7 @@ from typing import Any
 
 from lxml import etree
 
+from monitor.core.dates import parse_zoned
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
@@ -95,15 +97,9 @@ def _text(element: Any | None) -> str:
 
 
 def w3c_date(raw: str) -> datetime | str | None:
-    """A W3C datetime with a zone as an aware datetime; without one, the text itself (see the module doc)."""
+    """A date with a zone as an aware datetime; without one, the text itself (see the module doc)."""
     raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        return raw
-    return parsed if parsed.tzinfo is not None else raw
+    return (parse_zoned(raw) or raw) if raw else None
 
 
 class _Document:

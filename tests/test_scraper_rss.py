@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -430,22 +431,28 @@ def test_header_charset_is_used_for_an_undeclared_feed(monkeypatch):
     assert titles(scrape(body)) != ["新聞聯播"]
 
 
+def utc_struct(fields: tuple) -> time.struct_time:
+    """A date as feedparser gives it in ``*_parsed``: a ``time.struct_time`` in UTC."""
+    return time.struct_time(fields)
+
+
 @pytest.mark.parametrize("entry, expected", [
-    ({"published": "Sat, 31 Dec 2005 06:15:55 GMT", "published_parsed": (2005, 12, 31, 6, 15, 55, 5, 365, 0)},
+    ({"published": "Sat, 31 Dec 2005 06:15:55 GMT",
+      "published_parsed": utc_struct((2005, 12, 31, 6, 15, 55, 5, 365, 0))},
      datetime(2005, 12, 31, 6, 15, 55, tzinfo=UTC)),
-    ({"published": "2020-12-11 18:56", "published_parsed": (2020, 12, 11, 18, 56, 0, 4, 346, 0)},
+    ({"published": "2020-12-11 18:56", "published_parsed": utc_struct((2020, 12, 11, 18, 56, 0, 4, 346, 0))},
      "2020-12-11 18:56"),
-    ({"updated": "2020-12-11", "updated_parsed": (2020, 12, 11, 0, 0, 0, 4, 346, 0)}, "2020-12-11"),
-    ({"published": "Mon, 06 Apr 2020 08:28:46 CST", "published_parsed": (2020, 4, 6, 14, 28, 46, 0, 97, 0)},
+    ({"updated": "2020-12-11", "updated_parsed": utc_struct((2020, 12, 11, 0, 0, 0, 4, 346, 0))}, "2020-12-11"),
+    ({"published": "Mon, 06 Apr 2020 08:28:46 CST", "published_parsed": utc_struct((2020, 4, 6, 14, 28, 46, 0, 97, 0))},
      "Mon, 06 Apr 2020 08:28:46 CST"),
     ({"published": "Tue, 27 Dec 2005 13:08:54+0900"}, datetime(2005, 12, 27, 4, 8, 54, tzinfo=UTC)),
     ({"published": "2005-12-30T23:26:28+08:00"}, datetime(2005, 12, 30, 15, 26, 28, tzinfo=UTC)),
     ({"published": "10:00 PM yesterday"}, "10:00 PM yesterday"),
-    ({"published": "Mon, 06 Apr 2020 08:28:46 HKT", "published_parsed": (2020, 4, 6, 8, 28, 46, 0, 97, 0)},
+    ({"published": "Mon, 06 Apr 2020 08:28:46 HKT", "published_parsed": utc_struct((2020, 4, 6, 8, 28, 46, 0, 97, 0))},
      "Mon, 06 Apr 2020 08:28:46 HKT"),     # feedparser reads an unknown zone name as UTC
-    ({"published": "Mon, 06 Apr 2020 08:28:46 EST", "published_parsed": (2020, 4, 6, 13, 28, 46, 0, 97, 0)},
+    ({"published": "Mon, 06 Apr 2020 08:28:46 EST", "published_parsed": utc_struct((2020, 4, 6, 13, 28, 46, 0, 97, 0))},
      datetime(2020, 4, 6, 13, 28, 46, tzinfo=UTC)),
-    ({"created_parsed": (2021, 1, 2, 3, 4, 5, 5, 2, 0)}, datetime(2021, 1, 2, 3, 4, 5, tzinfo=UTC)),
+    ({"created_parsed": utc_struct((2021, 1, 2, 3, 4, 5, 5, 2, 0))}, datetime(2021, 1, 2, 3, 4, 5, tzinfo=UTC)),
     ({}, None),
 ])
 def test_entry_published(entry, expected):

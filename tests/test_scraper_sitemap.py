@@ -117,6 +117,14 @@ def test_chinese_news_sitemap():
     assert first.extra["encoding"] == "utf-8"
 
 
+def test_dates_with_and_without_their_own_offset():
+    items = scrape(urlset(entry("https://news.example.com/a.html", "甲", "2020-12-15T08:10:00+08:00"),
+                          entry("https://news.example.com/b.html", "乙", "Tue, 15 Dec 2020 08:10:00 +0800"),
+                          entry("https://news.example.com/c.html", "丙", "2020-12-15 08:10")))
+    assert [item.published for item in items] == [datetime(2020, 12, 15, 8, 10, tzinfo=CST)] * 2 + ["2020-12-15 08:10"]
+    assert [item.published.utcoffset() for item in items[:2]] == [timedelta(hours=8)] * 2
+
+
 # Gzip is undone by the fetcher, before the page is decoded: these go through the real client and a local server.
 
 def fetched_sitemap(httpserver, body: bytes, content_type: str | None = "application/xml",

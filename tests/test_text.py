@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from monitor.core import urls
-from monitor.core.dates import iso, parse_date, zone
+from monitor.core.dates import iso, parse_date, parse_zoned, zone
 from monitor.core.fold import fold_char, fold_text, split_truncation
 from monitor.core.outlets import publisher_key, publishers_compatible, strip_outlet_suffix, title_key
 from monitor.core.urls import canonical_url, join_url, resolve_link, site_of
@@ -617,6 +617,38 @@ def test_parse_date_reads_real_feed_dates(real_fixture):
     body = real_fixture("feeds/acnnewswire_rss2_gb2312.xml").decode("gb2312")
     dates = re.findall(r"<pubDate>([^<]*)</pubDate>", body)
     assert iso(parse_date(dates[0], "Asia/Shanghai")) == "2005-12-31T06:15:55+09:00"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Sat, 31 Dec 2005 06:15:55+0900", datetime(2005, 12, 31, 6, 15, 55, tzinfo=timezone(timedelta(hours=9)))),
+    ("Thu, 14 Nov 2019 15:28:00 GMT", datetime(2019, 11, 14, 15, 28, tzinfo=UTC)),
+    ("Mon, 13 Jan 2014 10:00:00 EST", datetime(2014, 1, 13, 10, 0, tzinfo=timezone(timedelta(hours=-5)))),
+    ("2011-04-18T11:06:36Z", datetime(2011, 4, 18, 11, 6, 36, tzinfo=UTC)),
+    (" 2020-12-15T08:10:00+08:00 ", datetime(2020, 12, 15, 8, 10, tzinfo=CST)),
+    ("2020-12-15 08:10:00+08:00", datetime(2020, 12, 15, 8, 10, tzinfo=CST)),
+    # no offset of its own: left for parse_date to read in the configured zone
+    ("2020-12-11", None), ("2020-12-11T18:56", None), ("2005-5-28 16:05:36", None),
+    ("Thu, 14 Nov 2019 15:28:00 -0000", None), ("Thu, 14 Nov 2019 15:28:00", None),
+    ("", None), (None, None), ("3小时前", None),
+])
+def test_parse_zoned(text, expected):
+    result = parse_zoned(text)
+    assert result == expected and (result is None or result.utcoffset() == expected.utcoffset())
+
+
+@pytest.mark.parametrize("real_feed", ["acnnewswire_rss2_gb2312.xml", "google_news_top_stories_rss_2019.xml",
+                                       "oschina_news_rss2_utf8.xml", "coolloud_rss1_rdf_big5.xml"])
+def test_a_zoned_date_is_the_same_whichever_reads_it(real_fixture, real_feed):
+    """A kind may keep a zoned date as a datetime (parse_zoned) or as text: the pipeline's parse_date agrees."""
+    body = real_fixture(f"feeds/{real_feed}").decode("utf-8", "replace")
+    texts = re.findall(r"<(pubDate|dc:date|updated|published)>([^<]*)</\1>", body)
+    zoned = [parse_zoned(text) for _, text in texts]
+    assert any(zoned)
+    for (_, text), value in zip(texts, zoned, strict=True):
+        if value is not None:
+            for tz in ("Asia/Shanghai", "UTC"):
+                read = parse_date(text, tz)
+                assert read == value and read.utcoffset() == value.utcoffset()
 
 
 def test_unknown_zone_is_a_clear_error():
