@@ -33,6 +33,8 @@ Decisions:
 * Items whose title is empty are skipped. An ``item`` selector that matches nothing raises ``ScrapeError``
   (``selector_empty``: the layout probably changed, and "no new items" would hide it); a selector that is
   not valid CSS raises ``ScrapeError`` (``bad_selector``) naming it.
+
+``extra``: none (only the configured fields are read).
 """
 
 from __future__ import annotations
@@ -84,7 +86,6 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
         raise ScrapeError(f"html: the page at {page.url} is empty, so selector {item_css!r} matched nothing",
                           error_class="selector_empty")
 
-    encoding = page.codec
     soup = BeautifulSoup(page.text, "lxml")
     base_url = base_url_of(soup, page.url)
 
@@ -122,7 +123,6 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
             summary=summary or None,
             publisher=collapse_whitespace(values["publisher"] or "") or None,
             published=collapse_whitespace(published) if published else None,
-            extra={"encoding": encoding},
         ))
     if chrome:
         log.log(logging.WARNING if not items else logging.INFO,

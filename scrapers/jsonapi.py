@@ -36,6 +36,8 @@ Decisions:
   title at the ``title`` path; ``not_a_list`` when ``item`` leads to something other than a list (lists
   found elsewhere in the document are suggested). An empty list is a successful run with no items.
 * Items whose title is empty are skipped.
+
+``extra``: none (only the configured fields are read).
 """
 
 from __future__ import annotations
@@ -169,12 +171,11 @@ def unwrap_jsonp(text: str) -> str:
     return stripped
 
 
-def load_json(page: Page) -> tuple[Any, str]:
-    """The parsed document of ``page`` and the encoding its bytes were read with; ``not_json`` if it is none."""
-    encoding = page.codec
+def load_json(page: Page) -> Any:
+    """The parsed document of ``page``; ``not_json`` if it is none."""
     payload = unwrap_jsonp(page.text)
     try:
-        return json.loads(payload, strict=False), encoding
+        return json.loads(payload, strict=False)
     except RecursionError as exc:
         raise ScrapeError(f"json: {page.url} returned JSON nested too deeply to read", error_class="not_json") from exc
     except ValueError as exc:
@@ -293,7 +294,7 @@ def scrape_json(page: Page, options: dict[str, Any]) -> list[RawItem]:
         raise ScrapeError("json: the source needs select.item, the dotted path to the list of items "
                           "('data.list', or '.' for a top-level list)", error_class="bad_selector")
     fields = _field_paths(select)
-    data, encoding = load_json(page)
+    data = load_json(page)
     elements = _items_list(data, item_path, page)
     if not elements:
         log.info("json: %s: the list at %r is empty", page.url, item_path)
@@ -314,7 +315,6 @@ def scrape_json(page: Page, options: dict[str, Any]) -> list[RawItem]:
             summary=summary,
             publisher=publisher,
             published=_published(_value(element, fields["published"])),
-            extra={"encoding": encoding},
         ))
     if not items:
         paths = " or ".join(repr(".".join(p) or ".") for p in fields["title"])

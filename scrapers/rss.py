@@ -24,8 +24,8 @@ Decisions:
   ``2020-12-11``), an unknown zone name (``HKT``) or the ambiguous ``CST`` (US Central to feedparser, China
   Standard Time to many Chinese feeds) is passed as the raw string, because feedparser would silently read
   it as UTC or US time; the pipeline parses it in the configured time zone.
-* **Missing titles.** An entry with no title falls back to the start of its summary (``extra["title_from"]``
-  says so); an entry with neither is skipped, and the skips are counted in a log line. Its link is no title: a
+* **Missing titles.** An entry with no title falls back to the start of its summary (its first 80 characters,
+  cut with "…"); an entry with neither is skipped, and the skips are counted in a log line. Its link is no title: a
   URL would never match a topic, and since a merge never replaces a title, it would stay on the item after a
   page or another feed shows the real headline. The entries of v2ex's feed (one with neither title, link nor id,
   but content) thus stay three distinct items.
@@ -35,9 +35,12 @@ Decisions:
   ``https://www.v2ex.com/t/378265``), and feeds are often served from another host (a mirror, a proxy, RSSHub).
   feedparser resolves against the fetch URL; when the feed names a site on another host and some entry link
   came out on the fetch URL's host, the feed is parsed again with the site's address as its base.
-* ``publisher`` is the entry's ``<source>`` title (Google News names the outlet there) or None; the feed's
-  own title goes to ``extra["feed_title"]``. The " - Publisher" suffix Google News puts in titles is left in
-  place: removing it is the normaliser's job.
+* ``publisher`` is the entry's ``<source>`` title (Google News names the outlet there) or None. The " - Publisher"
+  suffix Google News puts in titles is left in place: removing it is the normaliser's job.
+
+``extra`` (stored with the item): ``feed_title``, the feed's own title; ``author``, the entry's author;
+``categories``, its ``<category>`` / ``<dc:subject>`` names (Atom: the label, else the term), each once. A key is
+left out when the feed gives nothing for it.
 """
 
 from __future__ import annotations
@@ -109,35 +112,41 @@ def _summary(entry: dict[str, Any]) -> str:
     return plain_text(summary, SUMMARY_MAX_CHARS)
 
 
-def _entry_to_item(entry: dict[str, Any], base_url: str, feed_title: str, encoding: str) -> RawItem | None:
+def _entry_to_item(entry: dict[str, Any], base_url: str, feed_title: str) -> RawItem | None:
+    """The entry as a RawItem; None when it has neither a title nor a summary to take one from."""
     title = plain_text(entry.get("title"))
-    link = entry.get("link")
-    url = resolve_link(base_url, link) if isinstance(link, str) else None
     summary = _summary(entry)
-    extra: dict[str, Any] = {"encoding": encoding}
-    if feed_title:
-        extra["feed_title"] = feed_title
-    if not title:
-        if summary:
-            title = clip(summary, TITLE_FROM_SUMMARY_CHARS)
-            extra["title_from"] = "summary"
-        else:
-            return None
+    if not title and not summary:
+        return None
+    link = entry.get("link")
     source = entry.get("source")
     publisher = plain_text(source.get("title")) if isinstance(source, dict) else ""
-    author = plain_text(entry.get("author"))
-    if author:
-        extra["author"] = author
     guid = entry.get("id")
     return RawItem(
-        title=title,
-        url=url,
+        title=title or clip(summary, TITLE_FROM_SUMMARY_CHARS),    # no title: the start of its summary
+        url=resolve_link(base_url, link) if isinstance(link, str) else None,
         summary=summary or None,
         publisher=publisher or None,
         published=entry_published(entry),
         guid=guid.strip() if isinstance(guid, str) and guid.strip() else None,
-        extra=extra,
+        extra=_extra(entry, feed_title),
     )
+
+
+def _extra(entry: dict[str, Any], feed_title: str) -> dict[str, Any]:
+    """What the feed says about the entry beyond the fields (the keys are listed in the module docstring)."""
+    extra: dict[str, Any] = {}
+    if feed_title:
+        extra["feed_title"] = feed_title
+    author = plain_text(entry.get("author"))
+    if author:
+        extra["author"] = author
+    # <category> / <dc:subject> / Atom's category label, each once (coolloud lists each tag twice, in two schemes).
+    categories = dict.fromkeys(name for tag in entry.get("tags") or []
+                               if (name := plain_text(tag.get("label") or tag.get("term"))))
+    if categories:
+        extra["categories"] = list(categories)
+    return extra
 
 
 def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | None:
@@ -162,7 +171,6 @@ def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | No
 @register("rss")
 def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     """Items from an RSS or Atom feed (see the module docstring for the decisions)."""
-    encoding = page.codec
     result = parse_feed(page.text, page.url)
     version = result.get("version") or ""
     if not version:
@@ -181,7 +189,7 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     items: list[RawItem] = []
     entries = result.get("entries", [])
     for entry in entries:
-        item = _entry_to_item(entry, base_url, feed_title, encoding)
+        item = _entry_to_item(entry, base_url, feed_title)
         if item is not None:
             items.append(item)
     if len(items) < len(entries):

@@ -83,6 +83,7 @@ def test_people_related_news_block(served):
         ("素洁高雅 花之君子——历代文人“兰花图”简评", "http://jx.people.com.cn/n2/2018/0817/c355202-31945369.html"),
         ("湖州：山村箍桶匠坚守57年 做了无数嫁妆", "http://sn.people.com.cn/n2/2018/0516/c378296-31586983.html"),
     ]
+    assert all(h.extra == {} for h in article.related)    # the item text around each is the seed's, not stored
 
 
 def test_people_2024_served_gzip_metadata_matches_expected(served, real_fixture):

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
-from monitor.core.page import read_page
+from monitor.core.page import Page, read_page
 from scrapers import get_scraper
 from scrapers.html import scrape_html
 from scrapers.markup import element_text, plain_text
@@ -22,10 +22,16 @@ GBK_SELECT = {"item": "ul.news-list > li", "title": "a", "link": "a@href", "summ
               "published": "span.date", "publisher": "span.src"}
 
 
+def scraped(body: bytes, select: dict, url: str = "http://www.example.com/news/list.html",
+            content_type: str | None = None) -> tuple[Page, list[RawItem]]:
+    """The page as read (``page.codec``: the encoding its bytes were decoded with) and the items scraped from it."""
+    page = read_page(url, body, content_type)
+    return page, scrape_html(page, {"select": select})
+
+
 def scrape(body: bytes, select: dict, url: str = "http://www.example.com/news/list.html",
            content_type: str | None = None) -> list[RawItem]:
-    page = read_page(url, body, content_type)
-    return scrape_html(page, {"select": select})
+    return scraped(body, select, url, content_type)[1]
 
 
 def titles(items: list[RawItem]) -> list[str]:
@@ -103,7 +109,7 @@ def test_own_fixture_really_is_gbk_declared_gb2312():
 
 
 def test_gbk_list_page():
-    items = scrape(GBK_LIST.read_bytes(), GBK_SELECT)
+    page, items = scraped(GBK_LIST.read_bytes(), GBK_SELECT)
     assert titles(items) == [
         "朱镕基：脱贫攻坚 取得决定性成就",      # a newline inside the link text: one space
         "陶喆公益演唱会为乡村振兴募款",
@@ -119,7 +125,8 @@ def test_gbk_list_page():
     assert [item.publisher for item in items] == ["示例日报", "娱乐频道", None, "专题"]
     assert first.summary == "国务院新闻办公室 11日举行发布会，介绍“精准扶贫”进展。"
     assert second.summary is None
-    assert first.extra["encoding"] == "gb18030"
+    assert page.codec == "gb18030"
+    assert all(item.extra == {} for item in items)      # only the configured fields are read
 
 
 def test_xhtml_with_gb2312_xml_declaration():
@@ -159,17 +166,17 @@ def test_empty_field_selectors_mean_none():
 # --- real pages ---------------------------------------------------------------------------------------------
 
 def test_netease_rolling_list_with_lying_meta(real_fixture):
-    items = scrape(real_fixture("html/netease_rolling_news_list_utf8_meta_gb2312.html"),
-                   {"item": "ul.list_txt li", "title": "a:not(.cBlue)", "link": "a:not(.cBlue)@href",
-                    "published": "span", "publisher": "a.cBlue"},
-                   url="https://news.163.com/latest/")
+    page, items = scraped(real_fixture("html/netease_rolling_news_list_utf8_meta_gb2312.html"),
+                          {"item": "ul.list_txt li", "title": "a:not(.cBlue)", "link": "a:not(.cBlue)@href",
+                           "published": "span", "publisher": "a.cBlue"},
+                          url="https://news.163.com/latest/")
     assert len(items) == 40
     first = items[0]
     assert first.title == "一图读懂 | 深圳盒马员工确诊，2地6人感染始末"
     assert first.url == "https://news.163.com/20/0816/22/FK6F0U6D0001899O.html"
     assert first.published == "(2020-08-16 22:26:38)"
     assert first.publisher == "[社会]"
-    assert first.extra["encoding"] == "utf-8"
+    assert page.codec == "utf-8"
     assert items[-1].url == "http://dy.163.com/article/FK616GNC0519EO06.html"
     assert all(item.url and item.url.startswith(("http://", "https://")) for item in items)
     assert not any("\ufffd" in item.title or "Ã" in item.title for item in items)
@@ -223,8 +230,8 @@ def test_netease_homepage_news_feed_and_top_news_blocks(real_fixture):
     """A 431 KB portal page with 170+ headline links: one selector per block reads just that block, quickly."""
     body = real_fixture("html/netease_news_homepage_list.html")
     started = time.perf_counter()
-    feed = scrape(body, {"item": "div.data_row.news_article", "title": "h3 a", "link": "h3 a@href",
-                         "published": "span.time", "publisher": "strong.barlink"}, url="https://news.163.com/")
+    page, feed = scraped(body, {"item": "div.data_row.news_article", "title": "h3 a", "link": "h3 a@href",
+                                "published": "span.time", "publisher": "strong.barlink"}, url="https://news.163.com/")
     assert time.perf_counter() - started < 10       # about 0.3 s; a generous bound against a quadratic slip
     assert len(feed) == 27
     first = feed[0]
@@ -232,7 +239,7 @@ def test_netease_homepage_news_feed_and_top_news_blocks(real_fixture):
     assert first.url == "https://news.163.com/20/0802/16/FJ1P0UTC0001899O.html"
     assert first.published == "30分钟前"             # relative, as printed; the pipeline reads it
     assert first.publisher == "新闻"                 # the channel label, not the keyword links beside it
-    assert first.extra["encoding"] == "utf-8"
+    assert page.codec == "utf-8"
     assert feed[-1].title == "舆论称中国奶业走上不可挽回的歧路?官方:居心叵测"
     assert feed[-1].published == "23小时前"
     by_title = {item.title: item for item in feed}
@@ -260,13 +267,13 @@ def test_xinhua_gb2312_wayback_page_list(real_fixture):
     """Real GB2312 bytes after a <script charset="utf-8">: the page's own news list reads correctly."""
     url = ("https://web.archive.org/web/20120611024252/http://www.he.xinhuanet.com/news/2012-06/04/"
            "content_25340717.htm")
-    items = scrape(real_fixture("html/xinhuanet_hebei_article_gb2312_wayback.html"),
-                   {"item": "ul.newslist1 li"}, url=url)
+    page, items = scraped(real_fixture("html/xinhuanet_hebei_article_gb2312_wayback.html"),
+                          {"item": "ul.newslist1 li"}, url=url)
     assert items[0].title == "河北：中国文化遗产日系列活动启动"
     assert items[0].url == ("https://web.archive.org/web/20120611024252/http://www.he.xinhuanet.com/news/2012-06/04/"
                             "content_25340768.htm")
     assert "话剧《约定无期限》河北各市巡演结束" in titles(items)
-    assert items[0].extra["encoding"] == "gb18030"
+    assert page.codec == "gb18030"
 
 
 # --- selector handling --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
-from monitor.core.page import read_page
+from monitor.core.page import Page, read_page
 from scrapers import get_scraper
 from scrapers.markup import describe_page
 from scrapers.rss import entry_published, parse_feed, scrape_rss
@@ -23,9 +23,16 @@ URL = "https://example.org/feed.xml"
 REAL_FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
 
 
+def scraped(body: bytes, url: str = "https://example.org/feed.xml",
+            content_type: str | None = None) -> tuple[Page, list[RawItem]]:
+    """The page as read (``page.codec``: the encoding its bytes were decoded with) and the items scraped from it."""
+    page = read_page(url, body, content_type)
+    return page, scrape_rss(page, {})
+
+
 def scrape(body: bytes, url: str = "https://example.org/feed.xml",
            content_type: str | None = None) -> list[RawItem]:
-    return scrape_rss(read_page(url, body, content_type), {})
+    return scraped(body, url, content_type)[1]
 
 
 def titles(items: list[RawItem]) -> list[str]:
@@ -96,7 +103,7 @@ def test_real_non_feeds_fail_clearly(real_fixture, name):
 # --- GB2312 -------------------------------------------------------------------------------------------------
 
 def test_acnnewswire_gb2312_items(real_fixture):
-    items = scrape(real_fixture("feeds/acnnewswire_rss2_gb2312.xml"))
+    page, items = scraped(real_fixture("feeds/acnnewswire_rss2_gb2312.xml"))
     first = items[0]
     assert first.title == ("JCB 与中国银联（China UnionPay）完成ATM网关协议的签订；"
                            "CUP持卡者得以第一次在日本享受使用ATM网络的权利")
@@ -106,7 +113,7 @@ def test_acnnewswire_gb2312_items(real_fixture):
     # "Tue, 27 Dec 2005 13:08:54+0900" (no space before the offset) defeats feedparser; we read it ourselves.
     assert first.published == datetime(2005, 12, 27, 4, 8, 54, tzinfo=UTC)
     assert first.summary.startswith("唯一以亚洲为基地的国际付款品牌JCB很高兴地宣布")
-    assert first.extra["encoding"] == "gb18030"
+    assert page.codec == "gb18030"
     assert first.publisher is None
 
 
@@ -128,18 +135,30 @@ def test_gb2312_feed_without_declaration(real_fixture):
     assert items[0].url is None
 
 
+
+def test_categories_are_the_names_a_feed_files_an_entry_under():
+    feed = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>示例</title>'
+            '<entry><title>乡村振兴新产业</title><category term="rural" label="乡村振兴"/><category term="economy"/>'
+            '<category term="rural" label="乡村振兴"/></entry>'
+            '<entry><title>无分类</title></entry></feed>').encode()
+    tagged, untagged = scrape(feed)
+    assert tagged.extra == {"feed_title": "示例", "categories": ["乡村振兴", "economy"]}
+    assert untagged.extra == {"feed_title": "示例"}
+
 # --- Big5 ---------------------------------------------------------------------------------------------------
 
 def test_coolloud_big5_rdf(real_fixture):
-    items = scrape(real_fixture("feeds/coolloud_rss1_rdf_big5.xml"))
+    page, items = scraped(real_fixture("feeds/coolloud_rss1_rdf_big5.xml"))
     first = items[0]
     # The <title> holds a newline: collapsed to one space.
     assert first.title == "1226檔下點交之後 不見棺材不走人 進輪自救會長期抗戰"
     assert first.url == "http://www.coolloud.org.tw/news/database/interface/detailstander.asp?ID=108725"
     # dc:date 2005-12-30T23:26:28+08:00
     assert first.published == datetime(2005, 12, 30, 15, 26, 28, tzinfo=UTC)
-    assert first.extra["encoding"] == "big5hkscs"
+    assert page.codec == "big5hkscs"
     assert first.extra["author"] == "苦勞報導"
+    # What is stored beside the fields; its <dc:subject> is listed twice (two schemes) and kept once.
+    assert first.extra == {"feed_title": "苦勞網", "author": "苦勞報導", "categories": ["關廠"]}
     assert "草率決策 惡搞公共化 華視工會抗議新聞局南遷政策" in titles(items)
 
 
@@ -196,8 +215,7 @@ def test_v2ex_three_entries_are_not_collapsed(real_fixture):
     assert len(items) == 3
     untitled, no_link, relative_id = items
     # No title, no link, no id: the title falls back to the content.
-    assert untitled.title == "test-content"
-    assert untitled.extra["title_from"] == "summary"
+    assert untitled.title == "test-content" == untitled.summary
     assert untitled.url is None and untitled.guid is None
     # <link rel="alternate"> with no href: no URL, but the id survives.
     assert no_link.title == "[Python] 最近看异步 IO，发现 curio 真是好，看了一半感觉豁然开朗"
@@ -227,9 +245,9 @@ def test_an_item_with_a_link_but_no_title_is_skipped_and_counted(real_fixture, c
     caplog.clear()
     caplog.set_level(logging.INFO, logger="scrapers.rss")
     items = scrape(feed)
-    assert [(i.title, i.url, i.extra.get("title_from")) for i in items] == [
+    assert [(i.title, i.url, i.summary) for i in items] == [
         ("乡村振兴：村里来了新产业", "http://a.example/1", None),
-        ("脱贫攻坚成果巩固", "http://a.example/3", "summary")]
+        ("脱贫攻坚成果巩固", "http://a.example/3", "脱贫攻坚成果巩固")]     # the title taken from the summary
     assert "1 of 3 entries skipped" in caplog.text
 
 
