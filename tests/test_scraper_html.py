@@ -13,8 +13,6 @@ from monitor.core.model import RawItem
 from monitor.core.page import Page, read_page
 from scrapers import get_scraper
 from scrapers.html import scrape_html
-from scrapers.markup import element_text, plain_text
-from tests.conftest import PROJECT_DIR
 from tests.helpers import fetch_page
 
 GBK_LIST = Path(__file__).resolve().parent / "fixtures" / "gbk_list.html"
@@ -40,63 +38,6 @@ def titles(items: list[RawItem]) -> list[str]:
 
 def test_html_kind_is_registered():
     assert get_scraper("html") is scrape_html
-
-
-# --- the registry: every module of scrapers/ is imported, and each kind module registers a kind ----------------
-
-def test_every_module_in_scrapers_registers_its_kind():
-    import pkgutil
-
-    import scrapers
-    from scrapers.registry import _REGISTRY
-
-    on_disk = sorted(m.name for m in pkgutil.iter_modules(scrapers.__path__) if not m.name.startswith("_"))
-    assert on_disk == scrapers.MODULES                        # nothing listed by hand, nothing left out
-    registered_by = {(kind.scrape or kind.crawl).__module__ for kind in _REGISTRY.values()}
-    for name in sorted(set(on_disk) - scrapers.SUPPORT_MODULES):
-        assert f"scrapers.{name}" in registered_by, f"scrapers/{name}.py registers no kind"
-    assert not {f"scrapers.{name}" for name in scrapers.SUPPORT_MODULES} & registered_by   # support is no kind
-    assert {"html", "json", "related", "rss", "sitemap"} <= set(scrapers.registered_kinds())
-
-
-def test_kinds_never_import_each_other():
-    """A kind module imports support modules of the package (and lower layers), never another kind."""
-    import ast
-    import pkgutil
-
-    import scrapers
-
-    kinds = {m.name for m in pkgutil.iter_modules(scrapers.__path__) if not m.name.startswith("_")}
-    kinds -= scrapers.SUPPORT_MODULES
-    for name in sorted(kinds | scrapers.SUPPORT_MODULES):
-        tree = ast.parse((PROJECT_DIR / "scrapers" / f"{name}.py").read_text(encoding="utf-8"))
-        imported = set()     # the modules of the package this one imports: scrapers.X, from scrapers(.X) import ...
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                imported |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-        wrong = sorted(f"scrapers.{kind}" for kind in kinds if f"scrapers.{kind}" in imported)
-        assert wrong == [], f"scrapers/{name}.py imports the kind module(s) {wrong}"
-
-
-def test_a_new_module_in_the_package_registers_with_no_other_change(tmp_path, monkeypatch):
-    import sys
-
-    import scrapers
-    from scrapers.registry import _REGISTRY
-
-    (tmp_path / "example_kind.py").write_text(
-        "from monitor.core.model import RawItem\nfrom scrapers.registry import register\n\n\n"
-        "@register('example-kind')\ndef scrape(page, options):\n    return [RawItem(title='x')]\n",
-        encoding="utf-8")
-    monkeypatch.setattr(scrapers, "__path__", [*scrapers.__path__, str(tmp_path)])
-    try:
-        assert "example_kind" in scrapers._import_kind_modules()
-        assert get_scraper("example-kind")(read_page("http://x/", b""), {})[0].title == "x"
-    finally:
-        _REGISTRY.pop("example-kind", None)
-        sys.modules.pop("scrapers.example_kind", None)
 
 
 # --- our own GBK list page ----------------------------------------------------------------------------------
@@ -390,25 +331,6 @@ def test_missing_select_option():
     assert caught.value.error_class == "bad_selector"
 
 
-# --- text helpers -------------------------------------------------------------------------------------------
-
-def test_plain_text():
-    assert plain_text("<img src=x onerror=alert(1)>标题") == "标题"
-    assert plain_text("a &lt; b &amp; c") == "a < b & c"
-    assert plain_text("a < b") == "a < b"
-    assert plain_text("<p>一</p><p>二</p>三<br>四") == "一 二 三 四"
-    assert plain_text(" 多个\n\t空白\u3000字符 ") == "多个 空白 字符"
-    assert plain_text(None) == ""
-    assert plain_text("字" * 10, max_chars=5) == "字字字字…"
-
-
-def test_element_text_handles_deep_nesting():
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup("<span>" * 5000 + "深" + "</span>" * 5000, "html.parser")
-    assert element_text(soup) == "深"
-
-
 # --- through a local HTTP server ----------------------------------------------------------------------------
 
 
@@ -423,13 +345,3 @@ def test_gbk_list_fetched_over_http(httpserver, content_type):
     assert titles(items)[:2] == ["朱镕基：脱贫攻坚 取得决定性成就", "陶喆公益演唱会为乡村振兴募款"]
     assert items[0].url == httpserver.url_for("/news/2020/1211/c1001-1.html")
     assert items[0].published == "2020年12月11日 18:56"
-
-
-@pytest.mark.parametrize(("fragment", "expected"), [
-    ("Rating cut by S&P", "Rating cut by S&P"),         # html.parser alone drops a trailing unknown "&P"
-    ("<b>AT&T</b> and S&P 500", "AT&T and S&P 500"),
-    ("a &amp; b &ldquo;高考&rdquo;", "a & b “高考”"),
-    ("&copy 2020", "© 2020"),                           # a legacy entity without ";" is still an entity
-])
-def test_plain_text_keeps_bare_ampersands(fragment, expected):
-    assert plain_text(fragment) == expected

@@ -14,7 +14,6 @@ from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page, read_page
 from scrapers import get_scraper
-from scrapers.markup import describe_page
 from scrapers.rss import entry_published, parse_feed, scrape_rss
 from tests.conftest import shared_file
 from tests.helpers import fetch_page
@@ -354,17 +353,6 @@ def test_html_page_is_not_a_feed(real_fixture):
                content_type="text/html; charset=GB2312")
     assert caught.value.error_class == "not_a_feed"
     assert "an HTML page titled '女儿出嫁，郑板桥画了几笔兰花当嫁妆--文化--人民网'" in str(caught.value)
-
-
-@pytest.mark.parametrize("body, description", [
-    (b'{"data": []}', "JSON data"),
-    (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>',
-     "an XML document whose root element is <urlset> (a sitemap: use kind sitemap)"),
-    (b"Service Unavailable", "text starting with 'Service Unavailable'"),
-    (b"<html><body>no title</body></html>", "an HTML page"),
-])
-def test_describe_page(body, description):
-    assert describe_page(read_page(URL, body)) == description
 
 
 def test_a_str_or_path_is_never_handed_to_feedparser(tmp_path: Path):
