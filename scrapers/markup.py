@@ -46,7 +46,7 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 _SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 _MARKUP_HINT = re.compile(r"<[A-Za-z!/?]|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
 _BARE_AMPERSAND = re.compile(r"&([A-Za-z][A-Za-z0-9]*;?)")
-FIELD_SELECTOR = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$", re.S)
+_FIELD_SELECTOR = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$", re.S)
 _XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
 _ROOT = re.compile(r"<(?![?!])([A-Za-z_][\w:.-]*)")
@@ -134,7 +134,7 @@ class FieldSelector:
     @classmethod
     def parse(cls, source: str, where: str, kind: str) -> FieldSelector:
         """The selector ``source`` (``"a@href"``) configured at ``where`` (``select.link``) of a ``kind`` source."""
-        match = FIELD_SELECTOR.match(source)
+        match = _FIELD_SELECTOR.match(source)
         css, attr = (match["css"].strip(), match["attr"].lower()) if match else (source.strip(), None)
         if not css:
             return cls(source, None, attr)
