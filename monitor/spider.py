@@ -42,7 +42,6 @@ from monitor.prepare import prepare
 from monitor.prepare.topics import TopicRule, match_topics, wanted
 from scrapers import get_kind
 from scrapers.registry import Crawl
-from scrapers.related import site_of
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +243,7 @@ def crawl(source: SourceConfig, followed: list[tuple[int, str]], *, config: Conf
                       store.items_to_follow(source.topics, not_fetched_since=since, limit=source.max_pages)]
             log.info("%s: %d stored items of topics %s to start from", source.name, len(starts),
                      ", ".join(source.topics))
-    allowed = source.allowed_domains or tuple(sorted({site_of(start.url) for start in starts} - {""}))
+    allowed = source.allowed_domains or tuple(sorted({urls.site_of(start.url) for start in starts} - {""}))
     # Labels come from every configured topic; the source's own topics are the relevance gate (topics.wanted).
     walk = _Crawl(source=source, store=store, fetcher=fetcher, zone=zone, run_id=run_id, rules=config.topics,
                   allowed=allowed)

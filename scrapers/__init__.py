@@ -3,7 +3,9 @@
 Every module of this package is imported here, so a new kind is one file in ``scrapers/`` with an
 ``@register("kind")`` function and no other change; the built-in kinds register the same way. Modules whose name
 starts with ``_`` are not imported. ``SUPPORT_MODULES`` names the modules that are not kinds (the registry itself,
-the seed-document parser), so the test that every module registers a kind knows which ones not to ask.
+the helpers the kinds share, the seed-document parser), so the test that every module registers a kind knows which
+ones not to ask. Kinds never import each other: what two kinds need lives in a support module (or in
+``monitor.core``).
 """
 
 import importlib
@@ -22,7 +24,7 @@ from scrapers.registry import (
     registered_kinds,
 )
 
-SUPPORT_MODULES = frozenset({"registry", "seed"})
+SUPPORT_MODULES = frozenset({"registry", "markup", "article", "related_block", "seed"})
 
 
 def _import_kind_modules() -> list[str]:

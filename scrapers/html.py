@@ -17,13 +17,10 @@ matches but the item itself does (``item: "a.title"``, ``title: "a"``), the item
 
 Decisions:
 
-* The body is decoded with ``monitor.core.encoding.decode_document`` before parsing (lxml fed raw bytes of a page
-  that declares GB2312 but holds GBK-only characters returns an empty document; browser-saved pages lie
-  about GB2312).
-* Text is the element's text with inline markup joined *without* spaces and block elements (``<p>``,
-  ``<div>``, ``<br>``, ``<li>``...) separated by one, then whitespace collapsed: a highlighted search term
-  (``<em><!--red_beg-->高考<!--red_end--></em>有多重要``) stays one word, where ``get_text(" ")`` would
-  write ``高考 有多重要``. Comments, scripts and styles are dropped; entities are unescaped by the parser.
+* The page is parsed from its decoded text (``page.text``; lxml fed raw bytes of a page that declares GB2312 but
+  holds GBK-only characters returns an empty document; browser-saved pages lie about GB2312).
+* Text is what a reader sees (``scrapers.markup.element_text``): inline markup joined without spaces, blocks
+  spaced apart, whitespace collapsed; comments, scripts and styles dropped.
 * Links resolve against ``<base href>`` if present, else the page URL (so ``//new.qq.com/...`` takes the
   page's scheme). Only http(s) results become item URLs. When the link selector matches several elements in an
   item, the first http(s) one is used. An item whose links all have another scheme (``javascript:``, ``mailto:``,
@@ -36,236 +33,28 @@ Decisions:
 * Items whose title is empty are skipped. An ``item`` selector that matches nothing raises ``ScrapeError``
   (``selector_empty``: the layout probably changed, and "no new items" would hide it); a selector that is
   not valid CSS raises ``ScrapeError`` (``bad_selector``) naming it.
+
+``extra``: none (only the configured fields are read).
 """
 
 from __future__ import annotations
 
-import html.entities
 import logging
-import re
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import soupsieve
-from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+from bs4 import BeautifulSoup, Tag
 
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
+from monitor.core.urls import non_web_link, resolve_link
+from scrapers.markup import SUMMARY_MAX_CHARS, FieldSelector, base_url_of, clip, collapse_whitespace, compile_css
 from scrapers.registry import register
 
 log = logging.getLogger(__name__)
 
-SUMMARY_MAX_CHARS = 2000
 FIELDS = ("title", "link", "summary", "published", "publisher")
 _DEFAULTS = {"title": "a", "link": "a@href"}
-
-# Elements whose boundaries separate words when a page is rendered.
-BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "br", "dd", "details", "dialog", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot",
-    "th", "thead", "tr", "ul", "option", "select", "textarea",
-})
-_SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
-_SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
-_FIELD_SELECTOR = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$", re.S)
-_URL_NOISE = re.compile(r"[\t\n\r]")   # browsers drop tabs and newlines inside URLs
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-_MARKUP_HINT = re.compile(r"<[A-Za-z!/?]|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
-
-
-_BARE_AMPERSAND = re.compile(r"&([A-Za-z][A-Za-z0-9]*;?)")
-
-
-def _escape_bare_ampersand(match: re.Match) -> str:
-    """``S&P`` is text, not an entity: html.parser would drop an unknown ``&P`` at the end of a string."""
-    return match.group(0) if match.group(1) in html.entities.html5 else "&amp;" + match.group(1)
-
-
-def collapse_whitespace(text: str) -> str:
-    """Runs of any Unicode whitespace (newlines, tabs, NBSP, ideographic space) -> one space; stripped."""
-    return " ".join(text.split())
-
-
-def element_text(element: Tag) -> str:
-    """Visible text of an element: inline markup joined as is, blocks spaced apart, whitespace collapsed."""
-    parts: list[str] = []
-    # An explicit stack rather than recursion: a hostile page may nest elements thousands deep.
-    stack: list[tuple[Any, str]] = [(iter(element.children), "")]
-    while stack:
-        children, closer = stack[-1]
-        child = next(children, None)
-        if child is None:
-            stack.pop()
-            parts.append(closer)
-        elif isinstance(child, NavigableString):
-            if not isinstance(child, _SKIP_STRINGS):
-                parts.append(str(child))
-        elif isinstance(child, Tag):
-            name = (child.name or "").lower()
-            if name in _SKIP_TAGS:
-                continue
-            block = " " if name in BLOCK_TAGS else ""
-            parts.append(block)
-            stack.append((iter(child.children), block))
-    return collapse_whitespace("".join(parts))
-
-
-def plain_text(fragment: str | None, max_chars: int | None = None) -> str:
-    """Markup or escaped text -> plain text: tags removed, entities unescaped, whitespace collapsed.
-
-    Used for feed fields, which feedparser does not sanitise (a title can carry ``<img onerror=...>``). Text
-    with no tag or entity in it is only whitespace-collapsed, so a literal ``a < b`` survives.
-    """
-    if not fragment:
-        return ""
-    if _MARKUP_HINT.search(fragment):
-        text = element_text(BeautifulSoup(_BARE_AMPERSAND.sub(_escape_bare_ampersand, fragment), "html.parser"))
-    else:
-        text = collapse_whitespace(fragment)
-    if max_chars is not None and len(text) > max_chars:
-        text = text[: max_chars - 1].rstrip() + "…"
-    return text
-
-
-def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 section 5.2.4, keeping empty segments (``/web/2012/http://host/...`` stays as it is)."""
-    absolute = path.startswith("/")
-    segments = path.split("/")[1:] if absolute else path.split("/")
-    out: list[str] = []
-    for segment in segments:
-        if segment == "..":
-            if out:
-                out.pop()
-        elif segment != ".":
-            out.append(segment)
-    if segments and segments[-1] in (".", ".."):
-        out.append("")
-    return ("/" if absolute else "") + "/".join(out)
-
-
-def join_url(base: str, reference: str) -> str:
-    """Resolve ``reference`` against ``base`` as RFC 3986 (and browsers) do.
-
-    ``urllib.parse.urljoin`` drops empty path segments, turning a Wayback link
-    ``/web/2012/http://www.he.xinhuanet.com/x.htm`` into ``.../http:/www.he.xinhuanet.com/x.htm``.
-    """
-    ref = urlsplit(reference)
-    if ref.scheme and not ref.netloc and ref.scheme.lower() == urlsplit(base).scheme.lower():
-        # "http:g" against an http base: relative, as browsers read it.
-        reference = reference[len(ref.scheme) + 1:]
-        ref = urlsplit(reference)
-    if ref.scheme:
-        scheme, netloc, path, query = ref.scheme, ref.netloc, _remove_dot_segments(ref.path), ref.query
-    else:
-        b = urlsplit(base)
-        scheme = b.scheme
-        if reference.startswith("//"):
-            netloc, path, query = ref.netloc, _remove_dot_segments(ref.path), ref.query
-        else:
-            netloc = b.netloc
-            if not ref.path:
-                path = b.path
-                query = ref.query if "?" in reference else b.query
-            else:
-                if ref.path.startswith("/"):
-                    path = ref.path
-                elif b.netloc and not b.path:
-                    path = "/" + ref.path
-                else:
-                    path = b.path[: b.path.rfind("/") + 1] + ref.path
-                path = _remove_dot_segments(path)
-                query = ref.query
-    url = f"{scheme}://{netloc}{path}" if netloc else f"{scheme}:{path}"
-    if query:
-        url += "?" + query
-    if ref.fragment:
-        url += "#" + ref.fragment
-    return url
-
-
-def resolve_link(base: str | None, href: str | None) -> str | None:
-    """``href`` made absolute against ``base``; None unless the result is an http(s) URL."""
-    if href is None:
-        return None
-    href = _URL_NOISE.sub("", href).strip()
-    if not href or href.startswith("#"):
-        return None
-    try:
-        url = join_url(base or "", href)
-        parts = urlsplit(url)
-    except ValueError:   # e.g. an invalid IPv6 literal
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
-
-
-def non_web_link(href: str | None) -> bool:
-    """Whether ``href`` names a scheme other than http(s) (``javascript:``, ``mailto:``, ``tel:``, ``data:``...):
-    a link that is no web page, as opposed to a relative, empty or ``#`` one."""
-    if not href:
-        return False
-    match = _SCHEME.match(_URL_NOISE.sub("", href).strip())
-    return match is not None and match.group(1).lower() not in ("http", "https")
-
-
-@dataclass(frozen=True)
-class FieldSelector:
-    """A field selector: CSS (None = the item itself) and an optional attribute name."""
-
-    source: str
-    css: str | None
-    attr: str | None
-    compiled: Any = None
-
-    @classmethod
-    def parse(cls, source: str, field: str) -> FieldSelector:
-        match = _FIELD_SELECTOR.match(source)
-        css, attr = (match["css"].strip(), match["attr"].lower()) if match else (source.strip(), None)
-        if not css:
-            return cls(source, None, attr)
-        return cls(source, css, attr, _compile(css, f"select.{field}"))
-
-    def find(self, item: Tag) -> Tag | None:
-        if self.compiled is None:
-            return item
-        found = self.compiled.select_one(item)
-        if found is None and self.compiled.match(item):
-            found = item
-        return found
-
-    def value(self, item: Tag) -> str | None:
-        """The attribute or text of the matched element; None if nothing matched or the value is absent."""
-        element = self.find(item)
-        return None if element is None else self._value_of(element)
-
-    def values(self, item: Tag) -> list[str]:
-        """The values of every element the selector matches inside the item (the item itself if none does)."""
-        if self.compiled is None:
-            elements = [item]
-        else:
-            elements = self.compiled.select(item) or ([item] if self.compiled.match(item) else [])
-        return [value for element in elements if (value := self._value_of(element)) is not None]
-
-    def _value_of(self, element: Tag) -> str | None:
-        if self.attr is None:
-            return element_text(element)
-        value = element.get(self.attr)
-        if isinstance(value, list):   # multi-valued attributes such as class
-            value = " ".join(value)
-        return value
-
-
-def _compile(css: str, where: str):
-    try:
-        return soupsieve.compile(css)
-    except (soupsieve.SelectorSyntaxError, ValueError, TypeError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScrapeError(f"html: {where} {css!r} is not a valid CSS selector ({first_line})",
-                          error_class="bad_selector") from exc
 
 
 def _selectors(options: dict[str, Any]) -> tuple[str, Any, dict[str, FieldSelector | None]]:
@@ -274,7 +63,7 @@ def _selectors(options: dict[str, Any]) -> tuple[str, Any, dict[str, FieldSelect
         raise ScrapeError("html: the source needs select.item, a CSS selector matching one element per item",
                           error_class="bad_selector")
     item_css = select["item"].strip()
-    item_compiled = _compile(item_css, "select.item")
+    item_compiled = compile_css(item_css, "select.item", "html")
     fields: dict[str, FieldSelector | None] = {}
     for field in FIELDS:
         source = select.get(field)
@@ -285,7 +74,7 @@ def _selectors(options: dict[str, Any]) -> tuple[str, Any, dict[str, FieldSelect
         if source is not None and not isinstance(source, str):
             raise ScrapeError(f"html: select.{field} must be a CSS selector string, not {source!r}",
                               error_class="bad_selector")
-        fields[field] = FieldSelector.parse(source, field) if source and source.strip() else None
+        fields[field] = FieldSelector.parse(source, f"select.{field}", "html") if source and source.strip() else None
     return item_css, item_compiled, fields
 
 
@@ -297,12 +86,8 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
         raise ScrapeError(f"html: the page at {page.url} is empty, so selector {item_css!r} matched nothing",
                           error_class="selector_empty")
 
-    encoding = page.codec
     soup = BeautifulSoup(page.text, "lxml")
-    base_url = page.url
-    base = soup.find("base", href=True)
-    if base is not None:
-        base_url = resolve_link(page.url, str(base["href"])) or page.url
+    base_url = base_url_of(soup, page.url)
 
     elements = item_selector.select(soup)
     if not elements:
@@ -331,16 +116,13 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
             node = published_selector.find(element)
             if node is not None and node.get("datetime"):
                 published = str(node["datetime"])
-        summary = values["summary"]
-        if summary and len(summary) > SUMMARY_MAX_CHARS:
-            summary = summary[: SUMMARY_MAX_CHARS - 1].rstrip() + "…"
+        summary = clip(values["summary"], SUMMARY_MAX_CHARS) if values["summary"] else None
         items.append(RawItem(
             title=title,
             url=url,
             summary=summary or None,
             publisher=collapse_whitespace(values["publisher"] or "") or None,
             published=collapse_whitespace(published) if published else None,
-            extra={"encoding": encoding},
         ))
     if chrome:
         log.log(logging.WARNING if not items else logging.INFO,

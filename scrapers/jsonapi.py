@@ -36,6 +36,8 @@ Decisions:
   title at the ``title`` path; ``not_a_list`` when ``item`` leads to something other than a list (lists
   found elsewhere in the document are suggested). An empty list is a successful run with no items.
 * Items whose title is empty are skipped.
+
+``extra``: none (only the configured fields are read).
 """
 
 from __future__ import annotations
@@ -50,13 +52,12 @@ from typing import Any
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
-from scrapers.html import collapse_whitespace, plain_text, resolve_link
+from monitor.core.urls import resolve_link
+from scrapers.markup import SUMMARY_MAX_CHARS, clip, collapse_whitespace, describe_page, plain_text
 from scrapers.registry import register
-from scrapers.rss import describe_non_feed
 
 log = logging.getLogger(__name__)
 
-SUMMARY_MAX_CHARS = 2000
 FIELDS = ("title", "link", "summary", "published", "publisher")
 # Used only when the field is not configured at all; a configured path is used alone.
 _DEFAULTS: dict[str, tuple[str, ...]] = {"title": ("title",), "link": ("url", "link")}
@@ -170,19 +171,18 @@ def unwrap_jsonp(text: str) -> str:
     return stripped
 
 
-def load_json(page: Page) -> tuple[Any, str]:
-    """The parsed document of ``page`` and the encoding its bytes were read with; ``not_json`` if it is none."""
-    encoding = page.codec
+def load_json(page: Page) -> Any:
+    """The parsed document of ``page``; ``not_json`` if it is none."""
     payload = unwrap_jsonp(page.text)
     try:
-        return json.loads(payload, strict=False), encoding
+        return json.loads(payload, strict=False)
     except RecursionError as exc:
         raise ScrapeError(f"json: {page.url} returned JSON nested too deeply to read", error_class="not_json") from exc
     except ValueError as exc:
         if payload[:1] in ("{", "["):
             raise ScrapeError(f"json: {page.url} returned broken JSON ({exc}); the API may be faulty or have cut "
                               "its answer short", error_class="not_json") from exc
-        what = describe_non_feed(page)
+        what = describe_page(page)
         raise ScrapeError(f"json: {page.url} did not return JSON but {what}; check the source's url "
                           "(an API may answer with an HTML error or login page)", error_class="not_json") from exc
 
@@ -204,7 +204,7 @@ def _text(value: Any) -> str | None:
 def plain(text: str) -> str:
     """Text from an API string: tags stripped only if there are tags, ``&name;`` entities unescaped.
 
-    ``scrapers.html.plain_text`` alone turns a trailing ``S&P`` into ``SP`` (html.parser drops an unterminated
+    ``scrapers.markup.plain_text`` alone turns a trailing ``S&P`` into ``SP`` (html.parser drops an unterminated
     ``&P`` at the end of the data), so text without tags never goes through the HTML parser, and text with tags
     is padded with a space that whitespace collapsing removes again.
     """
@@ -294,7 +294,7 @@ def scrape_json(page: Page, options: dict[str, Any]) -> list[RawItem]:
         raise ScrapeError("json: the source needs select.item, the dotted path to the list of items "
                           "('data.list', or '.' for a top-level list)", error_class="bad_selector")
     fields = _field_paths(select)
-    data, encoding = load_json(page)
+    data = load_json(page)
     elements = _items_list(data, item_path, page)
     if not elements:
         log.info("json: %s: the list at %r is empty", page.url, item_path)
@@ -307,8 +307,7 @@ def scrape_json(page: Page, options: dict[str, Any]) -> list[RawItem]:
             continue
         link = _value(element, fields["link"])
         summary = _text(_value(element, fields["summary"]))
-        if summary and len(summary) > SUMMARY_MAX_CHARS:
-            summary = summary[: SUMMARY_MAX_CHARS - 1].rstrip() + "…"
+        summary = clip(summary, SUMMARY_MAX_CHARS) if summary else summary
         publisher = _text(_value(element, fields["publisher"]))
         items.append(RawItem(
             title=collapse_whitespace(title),
@@ -316,7 +315,6 @@ def scrape_json(page: Page, options: dict[str, Any]) -> list[RawItem]:
             summary=summary,
             publisher=publisher,
             published=_published(_value(element, fields["published"])),
-            extra={"encoding": encoding},
         ))
     if not items:
         paths = " or ".join(repr(".".join(p) or ".") for p in fields["title"])

@@ -19,13 +19,13 @@ Decisions:
   are stripped, entities unescaped, whitespace and newlines collapsed; summaries are capped at 2000
   characters.
 * **Dates.** A date with an explicit zone (``+0800``, ``Z``, ``GMT``, ``EST``...) becomes an aware UTC
-  datetime (feedparser's struct_time, else our own RFC 822 / ISO 8601 parse: acnnewswire's
+  datetime (feedparser's struct_time, else ``monitor.core.dates.parse_zoned``: acnnewswire's
   ``13:08:54+0900`` defeats feedparser). A date with no zone (w3cn's ``2005-5-28 16:05:36``, a bare
   ``2020-12-11``), an unknown zone name (``HKT``) or the ambiguous ``CST`` (US Central to feedparser, China
   Standard Time to many Chinese feeds) is passed as the raw string, because feedparser would silently read
   it as UTC or US time; the pipeline parses it in the configured time zone.
-* **Missing titles.** An entry with no title falls back to the start of its summary (``extra["title_from"]``
-  says so); an entry with neither is skipped, and the skips are counted in a log line. Its link is no title: a
+* **Missing titles.** An entry with no title falls back to the start of its summary (its first 80 characters,
+  cut with "…"); an entry with neither is skipped, and the skips are counted in a log line. Its link is no title: a
   URL would never match a topic, and since a merge never replaces a title, it would stay on the item after a
   page or another feed shows the real headline. The entries of v2ex's feed (one with neither title, link nor id,
   but content) thus stay three distinct items.
@@ -35,9 +35,12 @@ Decisions:
   ``https://www.v2ex.com/t/378265``), and feeds are often served from another host (a mirror, a proxy, RSSHub).
   feedparser resolves against the fetch URL; when the feed names a site on another host and some entry link
   came out on the fetch URL's host, the feed is parsed again with the site's address as its base.
-* ``publisher`` is the entry's ``<source>`` title (Google News names the outlet there) or None; the feed's
-  own title goes to ``extra["feed_title"]``. The " - Publisher" suffix Google News puts in titles is left in
-  place: removing it is the normaliser's job.
+* ``publisher`` is the entry's ``<source>`` title (Google News names the outlet there) or None. The " - Publisher"
+  suffix Google News puts in titles is left in place: removing it is the normaliser's job.
+
+``extra`` (stored with the item): ``feed_title``, the feed's own title; ``author``, the entry's author;
+``categories``, its ``<category>`` / ``<dc:subject>`` names (Atom: the label, else the term), each once. A key is
+left out when the feed gives nothing for it.
 """
 
 from __future__ import annotations
@@ -46,26 +49,22 @@ import io
 import logging
 import re
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import feedparser
 
+from monitor.core.dates import parse_date, parse_zoned
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
-from scrapers.html import plain_text, resolve_link
+from monitor.core.urls import origin, resolve_link
+from scrapers.markup import SUMMARY_MAX_CHARS, clip, describe_page, plain_text, xml_bytes
 from scrapers.registry import register
 
 log = logging.getLogger(__name__)
 
-SUMMARY_MAX_CHARS = 2000
 TITLE_FROM_SUMMARY_CHARS = 80
 
-_XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
-_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
-_ROOT = re.compile(r"<(?![?!])([A-Za-z_][\w:.-]*)")
 # A time followed by a zone feedparser reads correctly: +0800, +08:00, Z, GMT, UT(C) and the North American
 # names. Anything else is not trusted: feedparser reads an unknown name (HKT) as UTC, and CST means US Central
 # to it but China Standard Time to many Chinese feeds.
@@ -78,62 +77,10 @@ _ZONED = re.compile(
 
 def parse_feed(text: str, base_url: str | None = None) -> feedparser.FeedParserDict:
     """feedparser's result for a feed's decoded ``text`` (``Page.text``), re-encoded as UTF-8 for it."""
-    stripped = text.lstrip()
-    if stripped.startswith("<?xml"):
-        text = _XML_DECL_ENCODING.sub(r'\1"utf-8"', stripped, count=1)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
-    return feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=headers)
-
-
-def describe_non_feed(page: Page) -> str:
-    """What a page that is not a feed looks like, for error messages ("an HTML page titled '系统维护中'")."""
-    head = page.text.lstrip("\ufeff \t\r\n")
-    if not head:
-        return "an empty body" if not page.body else "a body of only whitespace"
-    lower = head[:8192].lower()
-    if any(marker in lower for marker in ("<!doctype html", "<html", "<head", "<body")):
-        match = _TITLE.search(head[:65536])
-        title = plain_text(match.group(1)) if match else ""
-        if title:
-            return f"an HTML page titled {title[:100]!r}"
-        return "an HTML page"
-    if head[0] in "{[":
-        return "JSON data"
-    if head.startswith("<"):
-        cleaned = re.sub(r"<!--.*?-->", "", head[:8192], flags=re.S)
-        match = _ROOT.search(cleaned)
-        if match:
-            root = match.group(1)
-            is_sitemap = root.split(":")[-1] in ("urlset", "sitemapindex")
-            hint = " (a sitemap: use kind sitemap)" if is_sitemap else ""
-            return f"an XML document whose root element is <{root}>{hint}"
-        return "markup with no root element"
-    snippet = " ".join(head[:60].split())
-    return f"text starting with {snippet!r}"
-
-
-def _aware_utc(struct) -> datetime | None:
-    try:
-        return datetime(*struct[:6], tzinfo=UTC)
-    except (TypeError, ValueError):
-        return None
-
-
-def _parse_zoned(raw: str) -> datetime | None:
-    """An RFC 822 or ISO 8601 date with an explicit offset, as UTC; None if it cannot be read."""
-    parsed: datetime | None = None
-    try:
-        parsed = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        try:
-            parsed = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
-        except ValueError:
-            return None
-    if parsed is None or parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
+    return feedparser.parse(io.BytesIO(xml_bytes(text)), response_headers=headers)
 
 
 def entry_published(entry: dict[str, Any]) -> datetime | str | None:
@@ -147,10 +94,11 @@ def entry_published(entry: dict[str, Any]) -> datetime | str | None:
         if raw and not _ZONED.search(raw):
             return raw
         if parsed:
-            value = _aware_utc(parsed)
+            value = parse_date(parsed, UTC)     # feedparser's struct_time, in UTC
             if value is not None:
                 return value
-        return _parse_zoned(raw) or raw or None
+        zoned = parse_zoned(raw)    # what feedparser could not read: acnnewswire's "13:08:54+0900"
+        return zoned.astimezone(UTC) if zoned else raw or None
     return None
 
 
@@ -164,41 +112,41 @@ def _summary(entry: dict[str, Any]) -> str:
     return plain_text(summary, SUMMARY_MAX_CHARS)
 
 
-def _entry_to_item(entry: dict[str, Any], base_url: str, feed_title: str, encoding: str) -> RawItem | None:
+def _entry_to_item(entry: dict[str, Any], base_url: str, feed_title: str) -> RawItem | None:
+    """The entry as a RawItem; None when it has neither a title nor a summary to take one from."""
     title = plain_text(entry.get("title"))
-    link = entry.get("link")
-    url = resolve_link(base_url, link) if isinstance(link, str) else None
     summary = _summary(entry)
-    extra: dict[str, Any] = {"encoding": encoding}
-    if feed_title:
-        extra["feed_title"] = feed_title
-    if not title:
-        if summary:
-            title = summary if len(summary) <= TITLE_FROM_SUMMARY_CHARS else (
-                summary[: TITLE_FROM_SUMMARY_CHARS - 1].rstrip() + "…")
-            extra["title_from"] = "summary"
-        else:
-            return None
+    if not title and not summary:
+        return None
+    link = entry.get("link")
     source = entry.get("source")
     publisher = plain_text(source.get("title")) if isinstance(source, dict) else ""
-    author = plain_text(entry.get("author"))
-    if author:
-        extra["author"] = author
     guid = entry.get("id")
     return RawItem(
-        title=title,
-        url=url,
+        title=title or clip(summary, TITLE_FROM_SUMMARY_CHARS),    # no title: the start of its summary
+        url=resolve_link(base_url, link) if isinstance(link, str) else None,
         summary=summary or None,
         publisher=publisher or None,
         published=entry_published(entry),
         guid=guid.strip() if isinstance(guid, str) and guid.strip() else None,
-        extra=extra,
+        extra=_extra(entry, feed_title),
     )
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+def _extra(entry: dict[str, Any], feed_title: str) -> dict[str, Any]:
+    """What the feed says about the entry beyond the fields (the keys are listed in the module docstring)."""
+    extra: dict[str, Any] = {}
+    if feed_title:
+        extra["feed_title"] = feed_title
+    author = plain_text(entry.get("author"))
+    if author:
+        extra["author"] = author
+    # <category> / <dc:subject> / Atom's category label, each once (coolloud lists each tag twice, in two schemes).
+    categories = dict.fromkeys(name for tag in entry.get("tags") or []
+                               if (name := plain_text(tag.get("label") or tag.get("term"))))
+    if categories:
+        extra["categories"] = list(categories)
+    return extra
 
 
 def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | None:
@@ -209,9 +157,9 @@ def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | No
     """
     link = result.get("feed", {}).get("link")
     site = resolve_link(fetched_from, link) if isinstance(link, str) else None
-    if site is None or _origin(site) == _origin(fetched_from):
+    if site is None or origin(site) == origin(fetched_from):
         return None
-    fetch_host = _origin(fetched_from) + "/"
+    fetch_host = origin(fetched_from) + "/"
     for entry in result.get("entries", []):
         for key in ("link", "id"):
             value = entry.get(key)
@@ -223,11 +171,10 @@ def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | No
 @register("rss")
 def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     """Items from an RSS or Atom feed (see the module docstring for the decisions)."""
-    encoding = page.codec
     result = parse_feed(page.text, page.url)
     version = result.get("version") or ""
     if not version:
-        what = describe_non_feed(page)
+        what = describe_page(page)
         raise ScrapeError(f"not a feed: {page.url} returned {what}; check the source's url",
                           error_class="not_a_feed")
     base_url = page.url
@@ -242,7 +189,7 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     items: list[RawItem] = []
     entries = result.get("entries", [])
     for entry in entries:
-        item = _entry_to_item(entry, base_url, feed_title, encoding)
+        item = _entry_to_item(entry, base_url, feed_title)
         if item is not None:
             items.append(item)
     if len(items) < len(entries):

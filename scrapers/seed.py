@@ -9,7 +9,7 @@ Three forms are read:
 * the project's headline-list data file (``data/seed-headlines.json``), made from the text form by
   ``run_monitor.py seed --write-data``: titles, publishers and dates only (facts; no snippets, no body).
 * an HTML article page (a saved file or a fetched URL): its title, byline and related block, read by
-  ``scrapers.related``. Each linked headline's item text (the snippet under it) is read exactly as the text
+  ``scrapers.article``. Each linked headline's item text (the snippet under it) is read exactly as the text
   form's snippet is, so the same list gives the same rows in either form; the HTML form adds each headline's URL.
   A saved file's relative links need the address it was published at: its canonical URL, or ``base_url``
   (``seed --base-url``).
@@ -25,8 +25,10 @@ from dataclasses import asdict, dataclass, field, replace
 
 from monitor.core.errors import SeedError
 from monitor.core.fold import fold_text, split_truncation
+from monitor.core.model import Article
 from monitor.core.page import Page
-from scrapers.related import RELATED_HEADINGS, Article, read_article
+from scrapers.article import read_article_page
+from scrapers.related_block import RELATED_HEADINGS
 
 DATA_FORMAT = "news-monitor/seed-headlines"
 DATA_VERSION = 1
@@ -102,10 +104,10 @@ def parse_seed_html(page: Page, *, name: str = "seed", base_url: str | None = No
     message that says so, rather than read without them (or read from a weaker block that happens to be absolute).
     """
     page_url = page.url or base_url or ""
-    article = read_article(replace(page, url=page_url))
+    article, block = read_article_page(replace(page, url=page_url))
     if not page_url and article.canonical_url:
         page_url = article.canonical_url
-        article = read_article(replace(page, url=page_url))
+        article, block = read_article_page(replace(page, url=page_url))
     if not article.title:
         raise SeedError(f"{name}: the HTML page has no title (<h1>, og:title or <title>)")
     if not page_url:
@@ -117,9 +119,9 @@ def parse_seed_html(page: Page, *, name: str = "seed", base_url: str | None = No
                                          publisher=article.publisher, published=article.published,
                                          url=article.canonical_url or page_url or None),
                     heading=article.heading or "相關焦點")
-    for raw in article.related:
-        headline = _read_headline(raw.extra.get("listed_title") or raw.title, raw.extra.get("context") or "")
-        headline.url = raw.url
+    for listed in block.headlines:
+        headline = _read_headline(listed.title, listed.context)
+        headline.url = listed.url
         seed.related.append(headline)
     return seed
 
@@ -130,7 +132,7 @@ def _refuse_relative_links(page: Page, article: Article, name: str) -> None:
     Without an address, relative links (澎湃's ``newsDetail_forward_5417616``) cannot be made absolute and are left
     out; the block then looks empty, or a weaker block with absolute links is read in its place.
     """
-    probe = read_article(replace(page, url=_PROBE_BASE))
+    probe, _ = read_article_page(replace(page, url=_PROBE_BASE))
     if not probe.related or (probe.heading, len(probe.related)) == (article.heading, len(article.related)):
         return
     relative = [h for h in probe.related if h.url and h.url.startswith(_PROBE_BASE)]

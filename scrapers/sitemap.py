@@ -4,9 +4,11 @@ A source of this kind takes no ``select:``. What is read from each ``<url>``:
 
 * ``<loc>`` -> the link (made absolute against the sitemap's URL; only http(s) kept);
 * ``<news:title>`` -> the title (CDATA or escaped text alike);
-* ``<news:publication_date>`` -> the date, else ``<lastmod>`` (``extra["date_from"]`` says which);
+* ``<news:publication_date>`` -> the date, else ``<lastmod>``;
 * ``<news:publication><news:name>`` -> the publisher;
-* ``<news:keywords>``, ``<news:genres>``, ``<news:language>``, ``<lastmod>`` -> ``extra``.
+* ``extra`` (stored with the item), each key only when the sitemap gives it: ``lastmod`` (``<lastmod>`` as
+  written), ``language`` (``<news:publication><news:language>``), ``keywords``, ``genres`` and ``stock_tickers``
+  (``<news:keywords>``, ``<news:genres>``, ``<news:stock_tickers>``, as written: comma-separated text).
 
 Decisions:
 
@@ -28,9 +30,10 @@ Decisions:
   entity resolution, no DTD and libxml2's size limits (``huge_tree=False``); ``recover=True`` reads past minor
   errors (a stray ``&``, a broken tail). Element names are matched by local name, so a sitemap with a missing or
   wrong namespace is still read.
-* **Dates.** A W3C date with a zone (``2011-04-18T11:06:36Z``, ``+08:00``) becomes an aware datetime; one
-  without (``2020-12-11``, ``2020-12-11T18:56``) is passed as text and read by the pipeline in the configured
-  time zone.
+* **Dates.** A W3C date with a zone (``2011-04-18T11:06:36Z``, ``+08:00``) becomes an aware datetime, as does an
+  RFC 822 one that names its offset (``monitor.core.dates.parse_zoned``; not the protocol's format, but the
+  pipeline reads it the same either way); one without (``2020-12-11``, ``2020-12-11T18:56``) is passed as text
+  and read by the pipeline in the configured time zone.
 * **Not a sitemap** (an HTML page, a feed, an empty body, some other XML) is ``ScrapeError(not_a_sitemap)``
   saying what the body looks like.
 """
@@ -46,18 +49,18 @@ from typing import Any
 
 from lxml import etree
 
+from monitor.core.dates import parse_zoned
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
-from scrapers.html import collapse_whitespace, plain_text, resolve_link
+from monitor.core.urls import resolve_link
+from scrapers.markup import collapse_whitespace, describe_page, plain_text, xml_bytes
 from scrapers.registry import register
-from scrapers.rss import describe_non_feed
 
 log = logging.getLogger(__name__)
 
 MAX_URLS = 50_000                       # sitemaps.org: at most 50,000 URLs per sitemap
 
-_XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 _TAG = re.compile(r"<[A-Za-z/!?]")
 _FEED_ROOTS = frozenset({"rss", "feed", "RDF"})
 
@@ -96,15 +99,9 @@ def _text(element: Any | None) -> str:
 
 
 def w3c_date(raw: str) -> datetime | str | None:
-    """A W3C datetime with a zone as an aware datetime; without one, the text itself (see the module doc)."""
+    """A date with a zone as an aware datetime; without one, the text itself (see the module doc)."""
     raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        return raw
-    return parsed if parsed.tzinfo is not None else raw
+    return (parse_zoned(raw) or raw) if raw else None
 
 
 class _Document:
@@ -112,12 +109,9 @@ class _Document:
 
     def __init__(self, page: Page):
         self.page = page
-        self.encoding = page.codec
         text = page.text.lstrip("\ufeff \t\r\n")
         self.text_empty = not text
-        if text.startswith("<?xml"):
-            text = _XML_DECL_ENCODING.sub(r'\1"utf-8"', text, count=1)
-        self.utf8 = text.encode("utf-8")
+        self.utf8 = xml_bytes(text)
 
     def elements(self) -> Iterator[tuple[str, Any]]:
         """``("root", root)`` once, then each top-level entry element (``url``/``sitemap``) as it ends."""
@@ -150,7 +144,7 @@ class _Document:
                         self.page.url, len(errors), errors[0].line, errors[0].message)
 
     def not_a_sitemap(self, what: str | None = None) -> ScrapeError:
-        what = what or describe_non_feed(self.page)
+        what = what or describe_page(self.page)
         return ScrapeError(f"not a sitemap: {self.page.url} returned {what}; check the source's url",
                            error_class="not_a_sitemap")
 
@@ -163,8 +157,8 @@ class _Document:
         raise self.not_a_sitemap()
 
 
-def _entries(page: Page, want: str) -> tuple[str, Iterator[Any], str]:
-    """The document's root name, an iterator over its entries if the root is ``want``, and the encoding."""
+def _entries(page: Page, want: str) -> tuple[str, Iterator[Any]]:
+    """The document's root name, and an iterator over its entries if the root is ``want``."""
     document = _Document(page)
     if document.text_empty:
         raise document.not_a_sitemap("an empty body" if not page.body else "a body of only whitespace")
@@ -176,8 +170,8 @@ def _entries(page: Page, want: str) -> tuple[str, Iterator[Any], str]:
     name = document.root_name(root)
     if name != want:
         stream.close()
-        return name, iter(()), document.encoding
-    return name, _capped(stream, page.url, "url" if want == "urlset" else "sitemap"), document.encoding
+        return name, iter(())
+    return name, _capped(stream, page.url, "url" if want == "urlset" else "sitemap")
 
 
 def _capped(stream: Iterator[tuple[str, Any]], url: str, entry: str) -> Iterator[Any]:
@@ -198,38 +192,25 @@ def _item(element: Any, page: Page) -> RawItem | None:
     """A RawItem from one ``<url>`` element; None if it has no usable link or no title."""
     url = resolve_link(page.url, _text(_child(element, "loc")))
     news = _child(element, "news")
-    title = publisher = ""
-    published: datetime | str | None = None
-    extra: dict[str, Any] = {}
-    lastmod = _text(_child(element, "lastmod"))
-    if lastmod:
-        extra["lastmod"] = lastmod
-    if news is not None:
-        title = _text(_child(news, "title"))
-        publication = _child(news, "publication")
-        if publication is not None:
-            publisher = _text(_child(publication, "name"))
-            language = _text(_child(publication, "language"))
-            if language:
-                extra["language"] = language
-        published = w3c_date(_text(_child(news, "publication_date")))
-        if published is not None:
-            extra["date_from"] = "publication_date"
-        for name in ("keywords", "genres"):
-            value = _text(_child(news, name))
-            if value:
-                extra[name] = value
-    if published is None and lastmod:
-        published = w3c_date(lastmod)
-        extra["date_from"] = "lastmod"
+    title = _text(_child(news, "title")) if news is not None else ""
     if not url or not title:
         return None
+    publication = _child(news, "publication")
+    publisher = _text(_child(publication, "name")) if publication is not None else ""
+    lastmod = _text(_child(element, "lastmod"))
+    published = w3c_date(_text(_child(news, "publication_date"))) or (w3c_date(lastmod) if lastmod else None)
+    extra: dict[str, Any] = {"lastmod": lastmod} if lastmod else {}
+    if publication is not None and (language := _text(_child(publication, "language"))):
+        extra["language"] = language
+    for name in ("keywords", "genres", "stock_tickers"):
+        if value := _text(_child(news, name)):
+            extra[name] = value
     return RawItem(title=title, url=url, publisher=publisher or None, published=published, guid=url, extra=extra)
 
 
 def discover_sitemaps(page: Page, options: dict[str, Any]) -> list[str]:
     """The child sitemaps of a sitemap index (absolute http(s) URLs, each once); [] for any other sitemap."""
-    name, entries, _ = _entries(page, "sitemapindex")
+    name, entries = _entries(page, "sitemapindex")
     urls: list[str] = []
     seen = {page.url}
     for element in entries:
@@ -245,7 +226,7 @@ def discover_sitemaps(page: Page, options: dict[str, Any]) -> list[str]:
 @register("sitemap", discover=discover_sitemaps)
 def scrape_sitemap(page: Page, options: dict[str, Any]) -> list[RawItem]:
     """Items from a news sitemap; none from a sitemap index (see ``discover_sitemaps``)."""
-    name, entries, encoding = _entries(page, "urlset")
+    name, entries = _entries(page, "urlset")
     if name == "sitemapindex":
         log.info("sitemap: %s is a sitemap index; its sitemaps are fetched next", page.url)
         return []
@@ -261,7 +242,6 @@ def scrape_sitemap(page: Page, options: dict[str, Any]) -> list[RawItem]:
             duplicates += 1
             continue
         seen.add(item.url)
-        item.extra["encoding"] = encoding
         items.append(item)
     if skipped:
         level = logging.WARNING if not items else logging.INFO

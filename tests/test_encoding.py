@@ -333,7 +333,7 @@ def test_gb2312_page_with_gbk_only_characters_through_the_fetcher():
     assert page.charset == "gb2312"
     items = scrape_html(page, {"select": {"item": "li"}})
     assert [item.title for item in items] == ["朱镕基会见外宾", "陶喆新专辑发布"]
-    assert {item.extra["encoding"] for item in items} == {"gb18030"}
+    assert page.codec == "gb18030"
 
 
 def mixed_page() -> bytes:

@@ -10,9 +10,9 @@ import pytest
 
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
-from monitor.core.page import read_page
+from monitor.core.page import Page, read_page
 from scrapers import get_scraper
-from scrapers.html import element_text, join_url, plain_text, resolve_link, scrape_html
+from scrapers.html import scrape_html
 from tests.helpers import fetch_page
 
 GBK_LIST = Path(__file__).resolve().parent / "fixtures" / "gbk_list.html"
@@ -20,10 +20,16 @@ GBK_SELECT = {"item": "ul.news-list > li", "title": "a", "link": "a@href", "summ
               "published": "span.date", "publisher": "span.src"}
 
 
+def scraped(body: bytes, select: dict, url: str = "http://www.example.com/news/list.html",
+            content_type: str | None = None) -> tuple[Page, list[RawItem]]:
+    """The page as read (``page.codec``: the encoding its bytes were decoded with) and the items scraped from it."""
+    page = read_page(url, body, content_type)
+    return page, scrape_html(page, {"select": select})
+
+
 def scrape(body: bytes, select: dict, url: str = "http://www.example.com/news/list.html",
            content_type: str | None = None) -> list[RawItem]:
-    page = read_page(url, body, content_type)
-    return scrape_html(page, {"select": select})
+    return scraped(body, select, url, content_type)[1]
 
 
 def titles(items: list[RawItem]) -> list[str]:
@@ -32,41 +38,6 @@ def titles(items: list[RawItem]) -> list[str]:
 
 def test_html_kind_is_registered():
     assert get_scraper("html") is scrape_html
-
-
-# --- the registry: every module of scrapers/ is imported, and each kind module registers a kind ----------------
-
-def test_every_module_in_scrapers_registers_its_kind():
-    import pkgutil
-
-    import scrapers
-    from scrapers.registry import _REGISTRY
-
-    on_disk = sorted(m.name for m in pkgutil.iter_modules(scrapers.__path__) if not m.name.startswith("_"))
-    assert on_disk == scrapers.MODULES                        # nothing listed by hand, nothing left out
-    registered_by = {(kind.scrape or kind.crawl).__module__ for kind in _REGISTRY.values()}
-    for name in sorted(set(on_disk) - scrapers.SUPPORT_MODULES):
-        assert f"scrapers.{name}" in registered_by, f"scrapers/{name}.py registers no kind"
-    assert {"html", "json", "related", "rss", "sitemap"} <= set(scrapers.registered_kinds())
-
-
-def test_a_new_module_in_the_package_registers_with_no_other_change(tmp_path, monkeypatch):
-    import sys
-
-    import scrapers
-    from scrapers.registry import _REGISTRY
-
-    (tmp_path / "example_kind.py").write_text(
-        "from monitor.core.model import RawItem\nfrom scrapers.registry import register\n\n\n"
-        "@register('example-kind')\ndef scrape(page, options):\n    return [RawItem(title='x')]\n",
-        encoding="utf-8")
-    monkeypatch.setattr(scrapers, "__path__", [*scrapers.__path__, str(tmp_path)])
-    try:
-        assert "example_kind" in scrapers._import_kind_modules()
-        assert get_scraper("example-kind")(read_page("http://x/", b""), {})[0].title == "x"
-    finally:
-        _REGISTRY.pop("example-kind", None)
-        sys.modules.pop("scrapers.example_kind", None)
 
 
 # --- our own GBK list page ----------------------------------------------------------------------------------
@@ -79,7 +50,7 @@ def test_own_fixture_really_is_gbk_declared_gb2312():
 
 
 def test_gbk_list_page():
-    items = scrape(GBK_LIST.read_bytes(), GBK_SELECT)
+    page, items = scraped(GBK_LIST.read_bytes(), GBK_SELECT)
     assert titles(items) == [
         "朱镕基：脱贫攻坚 取得决定性成就",      # a newline inside the link text: one space
         "陶喆公益演唱会为乡村振兴募款",
@@ -95,7 +66,8 @@ def test_gbk_list_page():
     assert [item.publisher for item in items] == ["示例日报", "娱乐频道", None, "专题"]
     assert first.summary == "国务院新闻办公室 11日举行发布会，介绍“精准扶贫”进展。"
     assert second.summary is None
-    assert first.extra["encoding"] == "gb18030"
+    assert page.codec == "gb18030"
+    assert all(item.extra == {} for item in items)      # only the configured fields are read
 
 
 def test_xhtml_with_gb2312_xml_declaration():
@@ -135,17 +107,17 @@ def test_empty_field_selectors_mean_none():
 # --- real pages ---------------------------------------------------------------------------------------------
 
 def test_netease_rolling_list_with_lying_meta(real_fixture):
-    items = scrape(real_fixture("html/netease_rolling_news_list_utf8_meta_gb2312.html"),
-                   {"item": "ul.list_txt li", "title": "a:not(.cBlue)", "link": "a:not(.cBlue)@href",
-                    "published": "span", "publisher": "a.cBlue"},
-                   url="https://news.163.com/latest/")
+    page, items = scraped(real_fixture("html/netease_rolling_news_list_utf8_meta_gb2312.html"),
+                          {"item": "ul.list_txt li", "title": "a:not(.cBlue)", "link": "a:not(.cBlue)@href",
+                           "published": "span", "publisher": "a.cBlue"},
+                          url="https://news.163.com/latest/")
     assert len(items) == 40
     first = items[0]
     assert first.title == "一图读懂 | 深圳盒马员工确诊，2地6人感染始末"
     assert first.url == "https://news.163.com/20/0816/22/FK6F0U6D0001899O.html"
     assert first.published == "(2020-08-16 22:26:38)"
     assert first.publisher == "[社会]"
-    assert first.extra["encoding"] == "utf-8"
+    assert page.codec == "utf-8"
     assert items[-1].url == "http://dy.163.com/article/FK616GNC0519EO06.html"
     assert all(item.url and item.url.startswith(("http://", "https://")) for item in items)
     assert not any("\ufffd" in item.title or "Ã" in item.title for item in items)
@@ -199,8 +171,8 @@ def test_netease_homepage_news_feed_and_top_news_blocks(real_fixture):
     """A 431 KB portal page with 170+ headline links: one selector per block reads just that block, quickly."""
     body = real_fixture("html/netease_news_homepage_list.html")
     started = time.perf_counter()
-    feed = scrape(body, {"item": "div.data_row.news_article", "title": "h3 a", "link": "h3 a@href",
-                         "published": "span.time", "publisher": "strong.barlink"}, url="https://news.163.com/")
+    page, feed = scraped(body, {"item": "div.data_row.news_article", "title": "h3 a", "link": "h3 a@href",
+                                "published": "span.time", "publisher": "strong.barlink"}, url="https://news.163.com/")
     assert time.perf_counter() - started < 10       # about 0.3 s; a generous bound against a quadratic slip
     assert len(feed) == 27
     first = feed[0]
@@ -208,7 +180,7 @@ def test_netease_homepage_news_feed_and_top_news_blocks(real_fixture):
     assert first.url == "https://news.163.com/20/0802/16/FJ1P0UTC0001899O.html"
     assert first.published == "30分钟前"             # relative, as printed; the pipeline reads it
     assert first.publisher == "新闻"                 # the channel label, not the keyword links beside it
-    assert first.extra["encoding"] == "utf-8"
+    assert page.codec == "utf-8"
     assert feed[-1].title == "舆论称中国奶业走上不可挽回的歧路?官方:居心叵测"
     assert feed[-1].published == "23小时前"
     by_title = {item.title: item for item in feed}
@@ -236,13 +208,13 @@ def test_xinhua_gb2312_wayback_page_list(real_fixture):
     """Real GB2312 bytes after a <script charset="utf-8">: the page's own news list reads correctly."""
     url = ("https://web.archive.org/web/20120611024252/http://www.he.xinhuanet.com/news/2012-06/04/"
            "content_25340717.htm")
-    items = scrape(real_fixture("html/xinhuanet_hebei_article_gb2312_wayback.html"),
-                   {"item": "ul.newslist1 li"}, url=url)
+    page, items = scraped(real_fixture("html/xinhuanet_hebei_article_gb2312_wayback.html"),
+                          {"item": "ul.newslist1 li"}, url=url)
     assert items[0].title == "河北：中国文化遗产日系列活动启动"
     assert items[0].url == ("https://web.archive.org/web/20120611024252/http://www.he.xinhuanet.com/news/2012-06/04/"
                             "content_25340768.htm")
     assert "话剧《约定无期限》河北各市巡演结束" in titles(items)
-    assert items[0].extra["encoding"] == "gb18030"
+    assert page.codec == "gb18030"
 
 
 # --- selector handling --------------------------------------------------------------------------------------
@@ -359,63 +331,6 @@ def test_missing_select_option():
     assert caught.value.error_class == "bad_selector"
 
 
-# --- text helpers -------------------------------------------------------------------------------------------
-
-def test_plain_text():
-    assert plain_text("<img src=x onerror=alert(1)>标题") == "标题"
-    assert plain_text("a &lt; b &amp; c") == "a < b & c"
-    assert plain_text("a < b") == "a < b"
-    assert plain_text("<p>一</p><p>二</p>三<br>四") == "一 二 三 四"
-    assert plain_text(" 多个\n\t空白\u3000字符 ") == "多个 空白 字符"
-    assert plain_text(None) == ""
-    assert plain_text("字" * 10, max_chars=5) == "字字字字…"
-
-
-def test_element_text_handles_deep_nesting():
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup("<span>" * 5000 + "深" + "</span>" * 5000, "html.parser")
-    assert element_text(soup) == "深"
-
-
-@pytest.mark.parametrize("base, href, expected", [
-    ("https://news.qq.com/", "//new.qq.com/omn/a.html", "https://new.qq.com/omn/a.html"),
-    ("http://a.example/x/y.html", "../z.html", "http://a.example/z.html"),
-    ("http://a.example/", "javascript:void(0)", None),
-    ("http://a.example/", "  ", None),
-    ("http://a.example/", None, None),
-    ("http://a.example/", "http://[::1", None),
-    ("http://a.example/", "mailto:someone@example.org", None),
-    ("http://a.example/x/", "ht\ntp://b.example/\tc", "http://b.example/c"),   # browsers drop tabs/newlines
-    # urllib's urljoin would write "http:/www.he.xinhuanet.com" here (it drops empty path segments).
-    ("https://web.archive.org/web/2012/http://www.he.xinhuanet.com/news/a.htm", "b.htm",
-     "https://web.archive.org/web/2012/http://www.he.xinhuanet.com/news/b.htm"),
-])
-def test_resolve_link(base, href, expected):
-    assert resolve_link(base, href) == expected
-
-
-# The reference resolution examples of RFC 3986 section 5.4.
-RFC3986_EXAMPLES = {
-    "g:h": "g:h", "g": "http://a/b/c/g", "./g": "http://a/b/c/g", "g/": "http://a/b/c/g/", "/g": "http://a/g",
-    "//g": "http://g", "?y": "http://a/b/c/d;p?y", "g?y": "http://a/b/c/g?y", "#s": "http://a/b/c/d;p?q#s",
-    "g#s": "http://a/b/c/g#s", "g?y#s": "http://a/b/c/g?y#s", ";x": "http://a/b/c/;x", "g;x": "http://a/b/c/g;x",
-    "": "http://a/b/c/d;p?q", ".": "http://a/b/c/", "./": "http://a/b/c/", "..": "http://a/b/", "../": "http://a/b/",
-    "../g": "http://a/b/g", "../..": "http://a/", "../../": "http://a/", "../../g": "http://a/g",
-    "../../../g": "http://a/g", "../../../../g": "http://a/g", "/./g": "http://a/g", "/../g": "http://a/g",
-    "g.": "http://a/b/c/g.", ".g": "http://a/b/c/.g", "g..": "http://a/b/c/g..", "..g": "http://a/b/c/..g",
-    "./../g": "http://a/b/g", "./g/.": "http://a/b/c/g/", "g/./h": "http://a/b/c/g/h", "g/../h": "http://a/b/c/h",
-    "g;x=1/./y": "http://a/b/c/g;x=1/y", "g;x=1/../y": "http://a/b/c/y", "g?y/./x": "http://a/b/c/g?y/./x",
-    "g?y/../x": "http://a/b/c/g?y/../x", "g#s/./x": "http://a/b/c/g#s/./x", "g#s/../x": "http://a/b/c/g#s/../x",
-    "http:g": "http://a/b/c/g",   # RFC 3986 allows either reading; browsers use this one
-}
-
-
-@pytest.mark.parametrize("reference", sorted(RFC3986_EXAMPLES))
-def test_join_url_follows_rfc3986(reference):
-    assert join_url("http://a/b/c/d;p?q", reference) == RFC3986_EXAMPLES[reference]
-
-
 # --- through a local HTTP server ----------------------------------------------------------------------------
 
 
@@ -430,13 +345,3 @@ def test_gbk_list_fetched_over_http(httpserver, content_type):
     assert titles(items)[:2] == ["朱镕基：脱贫攻坚 取得决定性成就", "陶喆公益演唱会为乡村振兴募款"]
     assert items[0].url == httpserver.url_for("/news/2020/1211/c1001-1.html")
     assert items[0].published == "2020年12月11日 18:56"
-
-
-@pytest.mark.parametrize(("fragment", "expected"), [
-    ("Rating cut by S&P", "Rating cut by S&P"),         # html.parser alone drops a trailing unknown "&P"
-    ("<b>AT&T</b> and S&P 500", "AT&T and S&P 500"),
-    ("a &amp; b &ldquo;高考&rdquo;", "a & b “高考”"),
-    ("&copy 2020", "© 2020"),                           # a legacy entity without ";" is still an entity
-])
-def test_plain_text_keeps_bare_ampersands(fragment, expected):
-    assert plain_text(fragment) == expected

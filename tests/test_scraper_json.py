@@ -10,7 +10,7 @@ import pytest
 from monitor.config import load_config
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
-from monitor.core.page import read_page
+from monitor.core.page import Page, read_page
 from monitor.service import Monitor
 from scrapers import get_kind
 from scrapers.jsonapi import scrape_json, timestamp, unwrap_jsonp
@@ -24,10 +24,15 @@ API_SELECT = {"item": "data.list", "title": "title", "link": "url", "summary": "
               "publisher": "source.name"}
 
 
+def scraped(body: bytes | str, select: dict, url: str = API_URL,
+            content_type: str | None = None) -> tuple[Page, list[RawItem]]:
+    """The page as read (``page.codec``: the encoding its bytes were decoded with) and the items scraped from it."""
+    page = read_page(url, body.encode("utf-8") if isinstance(body, str) else body, content_type)
+    return page, scrape_json(page, {"select": select})
+
+
 def scrape(body: bytes | str, select: dict, url: str = API_URL, content_type: str | None = None) -> list[RawItem]:
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    return scrape_json(read_page(url, body, content_type), {"select": select})
+    return scraped(body, select, url, content_type)[1]
 
 
 def scrape_error(body: bytes | str, select: dict, **kwargs) -> ScrapeError:
@@ -47,7 +52,7 @@ def test_json_kind_is_registered_with_its_select_fields():
 # --- the API fixture ---------------------------------------------------------------------------------------------
 
 def test_api_fixture_items_and_fields():
-    items = scrape(API, API_SELECT)
+    page, items = scraped(API, API_SELECT)
     # The item with an empty title and the one with no title key are skipped.
     assert [item.title for item in items] == [
         "决战决胜脱贫攻坚要抓好三个重点",
@@ -67,7 +72,8 @@ def test_api_fixture_items_and_fields():
     assert second.published == "2020-11-23 18:30:00"                         # text: read later in the zone
     assert third.published == datetime(2020, 11, 10, 9, 20, tzinfo=UTC)       # 10 digits: seconds
     assert fourth.published == datetime(2020, 11, 21, 23, 6, 40, tzinfo=UTC)  # a 13-digit string
-    assert first.extra["encoding"] == "utf-8"
+    assert page.codec == "utf-8"
+    assert all(item.extra == {} for item in items)      # only the configured fields are read
 
 
 def test_list_indexes_in_field_paths():
@@ -127,14 +133,14 @@ def test_timestamps():
 # --- JSONP and encodings -----------------------------------------------------------------------------------------
 
 def test_gbk_jsonp_without_charset():
-    items = scrape(JSONP_GBK, {"item": ".", "link": "docurl", "published": "time", "publisher": "source"},
-                   content_type="application/javascript")
+    page, items = scraped(JSONP_GBK, {"item": ".", "link": "docurl", "published": "time", "publisher": "source"},
+                          content_type="application/javascript")
     assert [item.title for item in items] == ["朱镕基旧居前的精准扶贫故事", "陶喆公益演唱会为乡村振兴募款",
                                               "易地扶贫搬迁群众过上新生活，脱贫攻坚成果得到巩固"]
     assert items[0].url == "https://news.example.cn/20/1217/08/FT1.html"
     assert items[0].published == "12/17/2020 08:05:00"
     assert items[0].publisher == "示例新闻网"
-    assert items[0].extra["encoding"] == "gb18030"
+    assert page.codec == "gb18030"
 
 
 def test_header_charset_is_used():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import pytest
 
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
-from monitor.core.page import read_page
+from monitor.core.page import Page, read_page
 from scrapers import get_scraper
-from scrapers.rss import describe_non_feed, entry_published, parse_feed, scrape_rss
+from scrapers.rss import entry_published, parse_feed, scrape_rss
 from tests.conftest import shared_file
 from tests.helpers import fetch_page
 
@@ -21,9 +22,16 @@ URL = "https://example.org/feed.xml"
 REAL_FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real"
 
 
+def scraped(body: bytes, url: str = "https://example.org/feed.xml",
+            content_type: str | None = None) -> tuple[Page, list[RawItem]]:
+    """The page as read (``page.codec``: the encoding its bytes were decoded with) and the items scraped from it."""
+    page = read_page(url, body, content_type)
+    return page, scrape_rss(page, {})
+
+
 def scrape(body: bytes, url: str = "https://example.org/feed.xml",
            content_type: str | None = None) -> list[RawItem]:
-    return scrape_rss(read_page(url, body, content_type), {})
+    return scraped(body, url, content_type)[1]
 
 
 def titles(items: list[RawItem]) -> list[str]:
@@ -94,7 +102,7 @@ def test_real_non_feeds_fail_clearly(real_fixture, name):
 # --- GB2312 -------------------------------------------------------------------------------------------------
 
 def test_acnnewswire_gb2312_items(real_fixture):
-    items = scrape(real_fixture("feeds/acnnewswire_rss2_gb2312.xml"))
+    page, items = scraped(real_fixture("feeds/acnnewswire_rss2_gb2312.xml"))
     first = items[0]
     assert first.title == ("JCB 与中国银联（China UnionPay）完成ATM网关协议的签订；"
                            "CUP持卡者得以第一次在日本享受使用ATM网络的权利")
@@ -104,7 +112,7 @@ def test_acnnewswire_gb2312_items(real_fixture):
     # "Tue, 27 Dec 2005 13:08:54+0900" (no space before the offset) defeats feedparser; we read it ourselves.
     assert first.published == datetime(2005, 12, 27, 4, 8, 54, tzinfo=UTC)
     assert first.summary.startswith("唯一以亚洲为基地的国际付款品牌JCB很高兴地宣布")
-    assert first.extra["encoding"] == "gb18030"
+    assert page.codec == "gb18030"
     assert first.publisher is None
 
 
@@ -126,18 +134,30 @@ def test_gb2312_feed_without_declaration(real_fixture):
     assert items[0].url is None
 
 
+
+def test_categories_are_the_names_a_feed_files_an_entry_under():
+    feed = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>示例</title>'
+            '<entry><title>乡村振兴新产业</title><category term="rural" label="乡村振兴"/><category term="economy"/>'
+            '<category term="rural" label="乡村振兴"/></entry>'
+            '<entry><title>无分类</title></entry></feed>').encode()
+    tagged, untagged = scrape(feed)
+    assert tagged.extra == {"feed_title": "示例", "categories": ["乡村振兴", "economy"]}
+    assert untagged.extra == {"feed_title": "示例"}
+
 # --- Big5 ---------------------------------------------------------------------------------------------------
 
 def test_coolloud_big5_rdf(real_fixture):
-    items = scrape(real_fixture("feeds/coolloud_rss1_rdf_big5.xml"))
+    page, items = scraped(real_fixture("feeds/coolloud_rss1_rdf_big5.xml"))
     first = items[0]
     # The <title> holds a newline: collapsed to one space.
     assert first.title == "1226檔下點交之後 不見棺材不走人 進輪自救會長期抗戰"
     assert first.url == "http://www.coolloud.org.tw/news/database/interface/detailstander.asp?ID=108725"
     # dc:date 2005-12-30T23:26:28+08:00
     assert first.published == datetime(2005, 12, 30, 15, 26, 28, tzinfo=UTC)
-    assert first.extra["encoding"] == "big5hkscs"
+    assert page.codec == "big5hkscs"
     assert first.extra["author"] == "苦勞報導"
+    # What is stored beside the fields; its <dc:subject> is listed twice (two schemes) and kept once.
+    assert first.extra == {"feed_title": "苦勞網", "author": "苦勞報導", "categories": ["關廠"]}
     assert "草率決策 惡搞公共化 華視工會抗議新聞局南遷政策" in titles(items)
 
 
@@ -194,8 +214,7 @@ def test_v2ex_three_entries_are_not_collapsed(real_fixture):
     assert len(items) == 3
     untitled, no_link, relative_id = items
     # No title, no link, no id: the title falls back to the content.
-    assert untitled.title == "test-content"
-    assert untitled.extra["title_from"] == "summary"
+    assert untitled.title == "test-content" == untitled.summary
     assert untitled.url is None and untitled.guid is None
     # <link rel="alternate"> with no href: no URL, but the id survives.
     assert no_link.title == "[Python] 最近看异步 IO，发现 curio 真是好，看了一半感觉豁然开朗"
@@ -225,9 +244,9 @@ def test_an_item_with_a_link_but_no_title_is_skipped_and_counted(real_fixture, c
     caplog.clear()
     caplog.set_level(logging.INFO, logger="scrapers.rss")
     items = scrape(feed)
-    assert [(i.title, i.url, i.extra.get("title_from")) for i in items] == [
+    assert [(i.title, i.url, i.summary) for i in items] == [
         ("乡村振兴：村里来了新产业", "http://a.example/1", None),
-        ("脱贫攻坚成果巩固", "http://a.example/3", "summary")]
+        ("脱贫攻坚成果巩固", "http://a.example/3", "脱贫攻坚成果巩固")]     # the title taken from the summary
     assert "1 of 3 entries skipped" in caplog.text
 
 
@@ -336,17 +355,6 @@ def test_html_page_is_not_a_feed(real_fixture):
     assert "an HTML page titled '女儿出嫁，郑板桥画了几笔兰花当嫁妆--文化--人民网'" in str(caught.value)
 
 
-@pytest.mark.parametrize("body, description", [
-    (b'{"data": []}', "JSON data"),
-    (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>',
-     "an XML document whose root element is <urlset> (a sitemap: use kind sitemap)"),
-    (b"Service Unavailable", "text starting with 'Service Unavailable'"),
-    (b"<html><body>no title</body></html>", "an HTML page"),
-])
-def test_describe_non_feed(body, description):
-    assert describe_non_feed(read_page(URL, body)) == description
-
-
 def test_a_str_or_path_is_never_handed_to_feedparser(tmp_path: Path):
     """A body naming a local file is parsed as data, not opened (feedparser opens paths, even as bytes)."""
     secret = tmp_path / "feed.xml"
@@ -429,22 +437,28 @@ def test_header_charset_is_used_for_an_undeclared_feed(monkeypatch):
     assert titles(scrape(body)) != ["新聞聯播"]
 
 
+def utc_struct(fields: tuple) -> time.struct_time:
+    """A date as feedparser gives it in ``*_parsed``: a ``time.struct_time`` in UTC."""
+    return time.struct_time(fields)
+
+
 @pytest.mark.parametrize("entry, expected", [
-    ({"published": "Sat, 31 Dec 2005 06:15:55 GMT", "published_parsed": (2005, 12, 31, 6, 15, 55, 5, 365, 0)},
+    ({"published": "Sat, 31 Dec 2005 06:15:55 GMT",
+      "published_parsed": utc_struct((2005, 12, 31, 6, 15, 55, 5, 365, 0))},
      datetime(2005, 12, 31, 6, 15, 55, tzinfo=UTC)),
-    ({"published": "2020-12-11 18:56", "published_parsed": (2020, 12, 11, 18, 56, 0, 4, 346, 0)},
+    ({"published": "2020-12-11 18:56", "published_parsed": utc_struct((2020, 12, 11, 18, 56, 0, 4, 346, 0))},
      "2020-12-11 18:56"),
-    ({"updated": "2020-12-11", "updated_parsed": (2020, 12, 11, 0, 0, 0, 4, 346, 0)}, "2020-12-11"),
-    ({"published": "Mon, 06 Apr 2020 08:28:46 CST", "published_parsed": (2020, 4, 6, 14, 28, 46, 0, 97, 0)},
+    ({"updated": "2020-12-11", "updated_parsed": utc_struct((2020, 12, 11, 0, 0, 0, 4, 346, 0))}, "2020-12-11"),
+    ({"published": "Mon, 06 Apr 2020 08:28:46 CST", "published_parsed": utc_struct((2020, 4, 6, 14, 28, 46, 0, 97, 0))},
      "Mon, 06 Apr 2020 08:28:46 CST"),
     ({"published": "Tue, 27 Dec 2005 13:08:54+0900"}, datetime(2005, 12, 27, 4, 8, 54, tzinfo=UTC)),
     ({"published": "2005-12-30T23:26:28+08:00"}, datetime(2005, 12, 30, 15, 26, 28, tzinfo=UTC)),
     ({"published": "10:00 PM yesterday"}, "10:00 PM yesterday"),
-    ({"published": "Mon, 06 Apr 2020 08:28:46 HKT", "published_parsed": (2020, 4, 6, 8, 28, 46, 0, 97, 0)},
+    ({"published": "Mon, 06 Apr 2020 08:28:46 HKT", "published_parsed": utc_struct((2020, 4, 6, 8, 28, 46, 0, 97, 0))},
      "Mon, 06 Apr 2020 08:28:46 HKT"),     # feedparser reads an unknown zone name as UTC
-    ({"published": "Mon, 06 Apr 2020 08:28:46 EST", "published_parsed": (2020, 4, 6, 13, 28, 46, 0, 97, 0)},
+    ({"published": "Mon, 06 Apr 2020 08:28:46 EST", "published_parsed": utc_struct((2020, 4, 6, 13, 28, 46, 0, 97, 0))},
      datetime(2020, 4, 6, 13, 28, 46, tzinfo=UTC)),
-    ({"created_parsed": (2021, 1, 2, 3, 4, 5, 5, 2, 0)}, datetime(2021, 1, 2, 3, 4, 5, tzinfo=UTC)),
+    ({"created_parsed": utc_struct((2021, 1, 2, 3, 4, 5, 5, 2, 0))}, datetime(2021, 1, 2, 3, 4, 5, tzinfo=UTC)),
     ({}, None),
 ])
 def test_entry_published(entry, expected):

@@ -36,8 +36,14 @@ def page(body: bytes, url: str = URL, content_type: str | None = "application/xm
     return read_page(url, body, content_type)
 
 
+def scraped(body: bytes, **kwargs) -> tuple[Page, list[RawItem]]:
+    """The page as read (``page.codec``: the encoding its bytes were decoded with) and the items scraped from it."""
+    read = page(body, **kwargs)
+    return read, scrape_sitemap(read, {"select": {}})
+
+
 def scrape(body: bytes, **kwargs) -> list[RawItem]:
-    return scrape_sitemap(page(body, **kwargs), {"select": {}})
+    return scraped(body, **kwargs)[1]
 
 
 def urlset(*entries: str) -> bytes:
@@ -97,7 +103,7 @@ def test_real_nytimes_news_sitemap(real_fixture):
 # --- our own fixtures --------------------------------------------------------------------------------------------
 
 def test_chinese_news_sitemap():
-    items = scrape(NEWS_ZH)
+    read, items = scraped(NEWS_ZH)
     # Five <url>: one listed twice is read once, the plain page without <news:news> has no title and is skipped.
     assert [item.title for item in items] == [
         "决战决胜脱贫攻坚要抓好三个重点",                           # CDATA
@@ -107,15 +113,34 @@ def test_chinese_news_sitemap():
     first, second, third = items
     assert first.url == "https://news.example.com/n1/2020/1215/c1001-31967196.html"
     assert first.publisher == "人民网"
-    assert first.published == datetime(2020, 12, 15, 8, 10, tzinfo=CST)
-    assert first.extra["date_from"] == "publication_date"
+    assert first.published == datetime(2020, 12, 15, 8, 10, tzinfo=CST)        # <news:publication_date>,
+    assert first.extra["lastmod"] == "2020-12-15T09:00:00+08:00"                # not <lastmod>
     assert first.extra["keywords"] == "脱贫攻坚, 精准扶贫"
-    assert first.extra["lastmod"] == "2020-12-15T09:00:00+08:00"
+    assert set(first.extra) <= {"lastmod", "language", "keywords", "genres", "stock_tickers"}
     assert second.published == "2020-11-23"                          # no zone: read later in the configured one
     assert third.published == datetime(2020, 12, 1, 10, 20, 30, tzinfo=UTC)   # <lastmod> as the fallback
-    assert third.extra["date_from"] == "lastmod"
-    assert first.extra["encoding"] == "utf-8"
+    assert third.published == datetime.fromisoformat(third.extra["lastmod"])
+    assert read.codec == "utf-8"
 
+
+def test_dates_with_and_without_their_own_offset():
+    items = scrape(urlset(entry("https://news.example.com/a.html", "甲", "2020-12-15T08:10:00+08:00"),
+                          entry("https://news.example.com/b.html", "乙", "Tue, 15 Dec 2020 08:10:00 +0800"),
+                          entry("https://news.example.com/c.html", "丙", "2020-12-15 08:10")))
+    assert [item.published for item in items] == [datetime(2020, 12, 15, 8, 10, tzinfo=CST)] * 2 + ["2020-12-15 08:10"]
+    assert [item.published.utcoffset() for item in items[:2]] == [timedelta(hours=8)] * 2
+
+
+
+def test_the_news_fields_beyond_title_and_date_go_to_extra():
+    body = urlset('<url><loc>https://news.example.com/a.html</loc><lastmod>2020-12-15</lastmod><news:news>'
+                  '<news:publication><news:name>示例</news:name><news:language>zh-cn</news:language></news:publication>'
+                  '<news:genres>PressRelease</news:genres><news:keywords>脱贫攻坚</news:keywords>'
+                  '<news:stock_tickers>SHA:600000, SHE:000001</news:stock_tickers>'
+                  '<news:title>示例新闻</news:title></news:news></url>')
+    [item] = scrape(body)
+    assert item.extra == {"lastmod": "2020-12-15", "language": "zh-cn", "keywords": "脱贫攻坚",
+                          "genres": "PressRelease", "stock_tickers": "SHA:600000, SHE:000001"}
 
 # Gzip is undone by the fetcher, before the page is decoded: these go through the real client and a local server.
 
@@ -247,8 +272,8 @@ def test_minor_errors_are_recovered():
 def test_gb2312_declared_sitemap_with_gbk_characters():
     body = ('<?xml version="1.0" encoding="gb2312"?>' + urlset(entry("https://a.example/1", "朱镕基考察"))
             .decode("utf-8").split("?>", 1)[1]).encode("gbk")
-    [item] = scrape(body)
-    assert item.title == "朱镕基考察" and item.extra["encoding"] == "gb18030"
+    read, [item] = scraped(body)
+    assert item.title == "朱镕基考察" and read.codec == "gb18030"
 
 
 def test_sitemap_without_namespace_and_relative_locations():

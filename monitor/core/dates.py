@@ -1,4 +1,8 @@
-"""Dates as news sites print them -> timezone-aware datetimes and ISO 8601 text; time zones by name."""
+"""Dates as news sites print them -> timezone-aware datetimes and ISO 8601 text; time zones by name.
+
+``parse_date`` reads anything a source printed, in a zone it is given; ``parse_zoned`` only a date that names its own
+offset (what the feed and sitemap kinds keep as a datetime, leaving the rest for ``parse_date``).
+"""
 
 from __future__ import annotations
 
@@ -221,6 +225,25 @@ def parse_date(value, tz: str | tzinfo, *, reference: datetime | None = None) ->
         return _parse_string(value, tzone, ref)
     except (ValueError, OverflowError, TypeError, OSError):
         return None
+
+
+def parse_zoned(text: str | None) -> datetime | None:
+    """The datetime ``text`` gives with its own UTC offset, or ``None``.
+
+    RFC 822 (``Sat, 31 Dec 2005 06:15:55+0900``, ``... GMT``, ``... EST``) and ISO 8601 / W3C
+    (``2011-04-18T11:06:36Z``, ``2020-12-15T08:10:00+08:00``). A text without an offset (``2020-12-11``,
+    ``2005-5-28 16:05:36``, RFC 822's ``-0000``) or that cannot be read gives ``None``: the kinds pass it on as
+    printed, and ``parse_date`` reads it in the configured zone. Never raises.
+    """
+    raw = (text or "").strip()
+    try:
+        parsed = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        try:
+            parsed = datetime.fromisoformat(raw.replace(" ", "T", 1))
+        except ValueError:
+            return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
 def iso(dt: datetime | None) -> str | None:
