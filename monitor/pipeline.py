@@ -55,8 +55,6 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     """Scrape one source once and record the run; never raises for a source's own failure."""
     run_id = store.start_run(source.name)
     result = RunResult(source=source.name, run_id=run_id, status="ok")
-    # DESIGN.md: every item is labelled with each configured topic it matches, whatever its source; a source's own
-    # `topics:` only decides which items it keeps (those matching one of them).
     kind = get_kind(source.kind)
     options = {"select": dict(source.select)}
     # A kind that only crawls (related) has no page to scrape here: the spider below fetches, reads and stores its
@@ -79,6 +77,8 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
             if read.response.not_modified:
                 continue
             fetched_any = True
+            # DESIGN.md: every item is labelled with each configured topic it matches, whatever its source; a
+            # source's own `topics:` only decides which items it keeps (those matching one of them).
             items = prepare(read.raw_items, zone=zone, rules=config.topics, keep=source.topics,
                             reference=datetime.now(zone)).items
             room = max(0, source.max_items - result.items_seen)
