@@ -381,7 +381,7 @@ def _utf8_read_as_gbk(run: str) -> bool:
 # CJK. Real Cyrillic, Greek or Latin words practically never are: their letters are lead bytes in a row.
 _SINGLE_BYTE_MOJIBAKE_CODECS = ("cp1251", "cp866", "cp1125", "koi8-r", "koi8-u", "mac-cyrillic", "mac-roman",
                                 "mac-iceland", "mac-latin2", "mac-turkish", "mac-greek")
-_NON_ASCII_WORD = re.compile(r"[^\x00-\x7f\s]+")
+_NON_ASCII_WORD = re.compile(r"[^\x00-\x7f\s\ufffd]+")   # U+FFFD: a byte the codepage has no character for
 _MIN_CUT_WORD = 4      # a word's last characters are left off only if this many decode
 
 
