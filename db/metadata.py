@@ -57,8 +57,8 @@ TABLES = {
         "columns": {
             "id": "Run id",
             "source": "Source name from config.yaml ('seed' for seed imports)",
-            "started_at": "When the run started",
-            "finished_at": "When it finished (empty while it runs)",
+            "started_at": "When the run started (to the millisecond)",
+            "finished_at": "When it finished, to the millisecond (empty while it runs)",
             "status": "ok, not_modified (HTTP 304), error, or running while in flight",
             "http_status": "HTTP status of the last response",
             "items_seen": "Items the source showed in this run",
@@ -66,7 +66,10 @@ TABLES = {
             "error_class": "Short reason class: timeout, http_500, too_large, not_a_feed, not_a_page, ...",
             "error": "What went wrong and what to do; on an ok run, what it left out (max_items reached)",
             "encoding": "Text encoding the (first) page was decoded with, failed runs included",
-            "elapsed_s": "Seconds the run took",
+            "elapsed_s": "Seconds the run took (to the millisecond; runs before schema 7: to the second)",
+            "elapsed_ms": "Milliseconds the run took: sort by it to find a slow source",
+            "replaced_bytes": "Bytes of the run's pages that could not be decoded and were replaced by U+FFFD "
+                              "(a UTF-8 feed with a stray byte); empty or 0 when every byte decoded",
         },
         "facets": ["source", "status", "error_class"],
         "sort_desc": "started_at",

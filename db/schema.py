@@ -237,8 +237,24 @@ def _v6_item_extra(db: sqlite_utils.Database) -> None:
     db["items"].add_column("extra", str)
 
 
+def _v7_run_precision(db: sqlite_utils.Database) -> None:
+    """What a run read and how long it took, precisely (issue 11).
+
+    ``replaced_bytes``: bytes of the run's pages that could not be decoded and were replaced by U+FFFD (a UTF-8
+    feed with a stray byte is read, not refused). ``elapsed_ms``: the run's duration in whole milliseconds, an
+    integer to sort by; from now on ``started_at``/``finished_at`` keep milliseconds too. Older rows get
+    ``elapsed_ms`` from their ``elapsed_s`` (to the second, as they were measured).
+    """
+    runs = db["runs"]
+    runs.add_column("replaced_bytes", int)
+    runs.add_column("elapsed_ms", int)
+    db.execute("UPDATE runs SET elapsed_ms = CAST(ROUND(elapsed_s * 1000) AS INTEGER) WHERE elapsed_s IS NOT NULL")
+    runs.create_index(["elapsed_ms"], if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related,
-                                                              _v5_http_cache_per_source, _v6_item_extra]
+                                                              _v5_http_cache_per_source, _v6_item_extra,
+                                                              _v7_run_precision]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

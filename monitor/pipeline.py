@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from db.store import Store
@@ -39,7 +39,13 @@ class RunResult:
     error_class: str | None = None
     encoding: str | None = None      # the text encoding the scraper decoded the (first) page with
     consecutive_failures: int = 0    # the source's failures in a row, this run included
-    note: str | None = None          # what a successful run left out (items over max_items); kept in runs.error
+    replaced_bytes: int = 0          # bytes of the run's pages that could not be decoded (read as U+FFFD)
+    notes: list[str] = field(default_factory=list)   # what the run left out or repaired; kept in runs.error
+
+    @property
+    def note(self) -> str | None:
+        """The notes as one text (max_items reached, untitled items left out, bytes replaced), or None."""
+        return "; ".join(self.notes) or None
 
     def line(self) -> str:
         """One line for the terminal: ``people-politics: ok, 12 items seen, 3 new``."""
@@ -64,6 +70,7 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     fetched_any = False
     failed: list[FetchError | ScrapeError] = []   # pages that could not be read; the others still are
     over_cap = 0                                 # items left out by max_items
+    untitled: list[str] = []                     # raw items left out for having no usable title
     try:
         for url, configured in pages:
             try:
@@ -79,8 +86,10 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
             fetched_any = True
             # DESIGN.md: every item is labelled with each configured topic it matches, whatever its source; a
             # source's own `topics:` only decides which items it keeps (those matching one of them).
-            items = prepare(read.raw_items, zone=zone, rules=config.topics, keep=source.topics,
-                            reference=datetime.now(zone)).items
+            prepared = prepare(read.raw_items, zone=zone, rules=config.topics, keep=source.topics,
+                               reference=datetime.now(zone))
+            untitled += prepared.untitled
+            items = prepared.items
             room = max(0, source.max_items - result.items_seen)
             over_cap += max(0, len(items) - room)
             items = items[:room]
@@ -98,10 +107,7 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
                                  run_id=run_id)
             crawl.add_to(result)
             fetched_any = fetched_any or kind.crawl is not None
-        if over_cap:
-            result.note = (f"max_items={source.max_items} reached: {over_cap} more items were not stored; "
-                           "raise sources[].max_items if the source lists more")
-            log.warning("%s: %s", source.name, result.note)
+        _add_notes(result, source, over_cap=over_cap, untitled=untitled)
         if failed:
             _fail(result, failed)
         elif not fetched_any:
@@ -115,7 +121,7 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
     result.consecutive_failures = store.finish_run(
         run_id, status=result.status, items_seen=result.items_seen, items_new=result.items_new,
         http_status=result.http_status, error="; ".join(filter(None, (result.error, result.note))) or None,
-        error_class=result.error_class, encoding=result.encoding,
+        error_class=result.error_class, encoding=result.encoding, replaced_bytes=result.replaced_bytes,
     )
     log.info("%s", result.line())
     return result
@@ -143,6 +149,7 @@ def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, opt
     page = response.page
     # The codec is known once the page is decoded, even when reading it then fails or finds nothing.
     result.encoding = result.encoding or page.codec
+    result.replaced_bytes += page.replaced_bytes
     return _Read(response, kind.items(page, options), kind.discover(page, options) if kind.discover else [])
 
 
@@ -174,6 +181,25 @@ class _PageQueue:
             self.seen.add(url)
             self.discovered += 1
             self.queue.append((url, False))
+
+
+def _add_notes(result: RunResult, source: SourceConfig, *, over_cap: int, untitled: list[str]) -> None:
+    """What the run left out or repaired, noted on the run (runs.error of an ok run) and logged."""
+    notes = []
+    if over_cap:
+        notes.append(f"max_items={source.max_items} reached: {over_cap} more items were not stored; "
+                     "raise sources[].max_items if the source lists more")
+    if untitled:
+        shown = next((title for title in untitled if title.strip()), "")
+        such_as = f", such as {shown.strip()[:20]!r}" if shown else ""
+        notes.append(f"{len(untitled)} items had no usable title (empty or only punctuation{such_as}) and were not "
+                     "stored")
+    if result.replaced_bytes:
+        notes.append(f"{result.replaced_bytes} bytes could not be decoded as {result.encoding} and were replaced "
+                     "by U+FFFD; the rest was read")
+    for note in notes:
+        log.warning("%s: %s", source.name, note)
+    result.notes += notes
 
 
 def _fail(result: RunResult, failed: list[FetchError | ScrapeError]) -> None:

@@ -67,6 +67,7 @@ class CrawlResult:
     pages_failed: int = 0
     off_topic: int = 0            # related headlines the relevance gate turned away
     encoding: str | None = None
+    replaced_bytes: int = 0       # bytes of the pages read that could not be decoded (read as U+FFFD)
     http_status: int | None = None
     error: FetchError | None = None   # a configured start page that could not be fetched
 
@@ -75,6 +76,7 @@ class CrawlResult:
         result.items_seen += self.items_seen
         result.items_new += self.items_new
         result.encoding = result.encoding or self.encoding
+        result.replaced_bytes += self.replaced_bytes
         result.http_status = self.http_status or result.http_status
         if self.error is not None:
             result.status, result.error, result.error_class = "error", str(self.error), self.error.error_class
@@ -167,6 +169,7 @@ class _Crawl:
         self.result.http_status = self.result.http_status or response.status
         article = self.read_article(response.page, self.options)
         self.result.encoding = self.result.encoding or response.page.codec
+        self.result.replaced_bytes += response.page.replaced_bytes
         item_id = self._store_page(article, task)
         found, kept = len(article.related), 0
         if item_id is not None and task.depth + 1 <= self.source.max_depth:

@@ -46,6 +46,8 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 _SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 _MARKUP_HINT = re.compile(r"<[A-Za-z!/?]|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
 _BARE_AMPERSAND = re.compile(r"&([A-Za-z][A-Za-z0-9]*;?)")
+_AMPERSAND = re.compile(r"&(?:#\d+;|#[xX][0-9A-Fa-f]+;|([A-Za-z][A-Za-z0-9]*;?))?")
+_CDATA_OR_COMMENT = re.compile(r"(<!\[CDATA\[.*?\]\]>|<!--.*?-->)", re.S)
 _FIELD_SELECTOR = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$", re.S)
 _XML_DECL_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
@@ -92,6 +94,28 @@ def element_text(element: Tag) -> str:
 def _escape_bare_ampersand(match: re.Match) -> str:
     """``S&P`` is text, not an entity: html.parser would drop an unknown ``&P`` at the end of a string."""
     return match.group(0) if match.group(1) in html.entities.html5 else "&amp;" + match.group(1)
+
+
+def escape_bare_ampersands(xml: str) -> str:
+    """An XML document with each bare ``&`` (``AT&T``, ``A & B``, ``?a=1&b=2``) written ``&amp;``, outside CDATA.
+
+    A bare ampersand makes a feed ill-formed, and feedparser's lenient parser then reads ``AT&T buys`` as the
+    entity ``&T;``: the title is stored as ``AT&T; buys``. Character references (``&#39;``, ``&#x4e2d;``) and the
+    entities HTML knows (``&amp;``, ``&nbsp;``, ``&copy;``) are left for the parser.
+    """
+    if "&" not in xml:
+        return xml
+    parts = _CDATA_OR_COMMENT.split(xml)
+    for index in range(0, len(parts), 2):    # the odd parts are the CDATA sections and comments
+        parts[index] = _AMPERSAND.sub(_escape_bare_ampersand_in_xml, parts[index])
+    return "".join(parts)
+
+
+def _escape_bare_ampersand_in_xml(match: re.Match) -> str:
+    name = match.group(1)
+    if match.group(0).startswith("&#") or (name and name in html.entities.html5):
+        return match.group(0)
+    return "&amp;" + (name or "")
 
 
 def plain_text(fragment: str | None, max_chars: int | None = None) -> str:

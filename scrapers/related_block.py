@@ -9,7 +9,12 @@ text, punctuation aside, is one of ``RELATED_HEADINGS`` (first choice) or ``RECO
 推荐新闻: used only when no related heading has links). From the heading (climbed to the largest element holding
 nothing else), the block is the first following sibling holding two or more headline links, or a run of siblings
 holding one each (``<li>`` after ``<li>``); when the heading's own siblings have none, its parent's siblings are
-tried, up to ``MAX_CLIMB`` levels, never past a sibling that holds another heading. A headline link has an http(s)
+tried, up to ``MAX_CLIMB`` levels, never past a sibling that holds another heading. When no heading has such a block,
+a **single headline** under a related heading (``RELATED_HEADINGS`` but 推荐阅读: a short story has one earlier
+report) is a block of one: the first following element holding headline links holds just that one, and it is no
+advertisement (``_advertisement``: an image-only link, a link to an ad or tracking host, an off-site link that
+counts clicks or carries its target; front pages are no headline links at all). The weaker recommended headings
+(推荐阅读 and ``RECOMMENDED_HEADINGS``) keep the two-link minimum. A headline link has an http(s)
 URL that is not a site's front page, a section's index page (``monitor.core.urls.index_page``) nor the article
 itself, and a text of at least ``MIN_TITLE_CHARS`` characters
 (category labels such as 【新闻】 are not headlines) that does not end in a column separator (``半月谈丨``, a column
@@ -34,7 +39,7 @@ from bs4 import BeautifulSoup, Comment, Tag
 
 from monitor.core.fold import fold_text, split_truncation
 from monitor.core.model import RawItem
-from monitor.core.urls import canonical_url, index_page, resolve_link
+from monitor.core.urls import canonical_url, index_page, resolve_link, site_of
 from scrapers.markup import collapse_whitespace, compile_css, element_text
 
 log = logging.getLogger(__name__)
@@ -50,13 +55,25 @@ _TIERS = {heading: 1 if heading in ("推薦閱讀", "推荐阅读") else 0 for h
 _TIERS.update({heading: 2 for heading in RECOMMENDED_HEADINGS})
 
 MAX_CLIMB = 3            # levels above the heading searched for its block
-MIN_BLOCK_LINKS = 2      # a lone link beside a heading is an advertisement more often than a block
+MIN_BLOCK_LINKS = 2      # links of a block found by its shape; a lone one only under RELATED_HEADINGS (see above)
 MAX_RELATED = 100        # headlines read from one block
 MIN_TITLE_CHARS = 5      # folded characters: shorter link texts are labels (新闻, 更多, 【详细】)
 MIN_SUMMARY_CHARS = 10   # folded characters: a shorter context (a source name) is no summary
 
 _HEADING_KEY = re.compile(r"[\W_]+")
 _ANY_HEADING = re.compile("|".join(map(re.escape, RELATED_HEADINGS + RECOMMENDED_HEADINGS)))
+# Hosts that serve advertisements or count clicks (Google, Baidu, Alibaba, Sina, Tencent ad networks and trackers).
+AD_SITES = frozenset({"doubleclick.net", "googleadservices.com", "googlesyndication.com", "google-analytics.com",
+                      "tanx.com", "mmstat.com", "alimama.com", "allyes.com", "miaozhen.com", "admaster.com.cn",
+                      "gtags.net", "adsame.com", "ipinyou.com", "cpro.baidustatic.com", "bdstatic.com",
+                      "amazon-adsystem.com", "taboola.com", "outbrain.com"})
+# An ad or tracking link by its address: a click-counting path (/adclick, /click?, /ad/, /redirect), an ad host's
+# name (pos.baidu.com, cpro.baidu.com, sax.sina.com.cn, ad.qq.com), or a target URL carried in the query.
+_AD_ADDRESS = re.compile(
+    r"^https?://(?:[^/]*\.)?(?:ad|ads|adx|adclick|sax|cpro|pos|click|track|e\.cn)\.[^/]+/"
+    r"|/(?:ad|ads|adclick|aclk|click|clickthrough|redirect|track|tracking)(?:[/?.;]|$)"
+    r"|[?&](?:url|u|target|dest|redirect|adurl)=(?:https?|%2F%2F|https?%3A)|[?&]utm_",
+    re.I)
 _SKIP_PARENTS = frozenset({"script", "style", "noscript", "template", "title", "textarea", "option"})
 # Dates as pages print them: 2020-07-04 12:10:24, 2020年07月04日 12:10, 2019年06月15日08:18, 2020/7/4; or, beside
 # a headline, 07-08 13:36 and 12月8日. Found here (beside a headline) and by scrapers.article (after the title);
@@ -143,7 +160,52 @@ def _block_by_heading(soup: BeautifulSoup, base_url: str, self_keys: set[str],
         links = _block_links(element, heading_ids, base_url, self_keys, self_title)
         if links:
             return RelatedBlock(heading, _headlines(links))
+    # No block of two or more: a related heading with a single headline (never a recommended heading's lone link:
+    # 推荐阅读 is a site's picks, filled in by script as often as not).
+    for tier, _position, element, heading in headings:
+        if tier == 0:
+            link = _lone_headline(element, heading_ids, base_url, self_keys, self_title)
+            if link is not None:
+                return RelatedBlock(heading, _headlines([link]))
     return RelatedBlock()
+
+
+def _lone_headline(heading: Tag, heading_ids: set[int], base_url: str, self_keys: set[str],
+                   self_title: str) -> tuple[Tag, str, str, Tag] | None:
+    """The one headline link of the first element after the heading that holds headline links (climbing as
+    ``_block_links`` does), unless that link is an advertisement."""
+    node = heading
+    for _level in range(MAX_CLIMB):
+        for sibling in node.next_siblings:
+            if not isinstance(sibling, Tag):
+                continue
+            if _contains_heading(sibling, heading_ids):
+                return None
+            links = _links_in(sibling, base_url, self_keys, self_title)
+            if links:
+                if len(links) == 1 and not _advertisement(links[0], sibling, base_url):
+                    return links[0]
+                return None
+        node = node.parent
+        if node is None or node.name in ("body", "html", "[document]"):
+            break
+    return None
+
+
+def _advertisement(link: tuple[Tag, str, str, Tag], container: Tag, base_url: str) -> bool:
+    """Whether a lone link under a related heading is an advertisement rather than a headline: an image-only link
+    (every link to its URL shows a picture and no text), a link to an ad or tracking host, or a link whose address
+    counts clicks or carries its target (``AD_SITES``, ``_AD_ADDRESS``) that leaves the page's site."""
+    anchor, url, _title, _item = link
+    key = canonical_url(url)
+    same = [a for a in container.find_all("a", href=True) if (u := resolve_link(base_url, str(a["href"])))
+            and canonical_url(u) == key] or [anchor]
+    if all(not element_text(a) and a.find("img") is not None for a in same):
+        return True
+    site = site_of(url)
+    if site in AD_SITES or any(site.endswith("." + ad) for ad in AD_SITES):
+        return True
+    return bool(_AD_ADDRESS.search(url)) and site != site_of(base_url)
 
 
 def _contains_heading(element: Tag, heading_ids: set[int]) -> bool:

@@ -15,6 +15,8 @@ Decisions:
   maintenance page or an empty body, which would look like "no new items": that raises ``ScrapeError``
   (``not_a_feed``) saying what the body looks like. A malformed ("bozo") feed that still has a version is
   read, with a warning.
+* **Bare ampersands are escaped** before feedparser reads the feed (``markup.escape_bare_ampersands``): its
+  lenient parser would store ``AT&T buys`` as ``AT&T; buys``. Entities and character references are kept.
 * **Text fields are plain text.** feedparser does not sanitise titles (``<img onerror=...>`` survives): tags
   are stripped, entities unescaped, whitespace and newlines collapsed; summaries are capped at 2000
   characters.
@@ -58,7 +60,7 @@ from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
 from monitor.core.page import Page
 from monitor.core.urls import origin, resolve_link
-from scrapers.markup import SUMMARY_MAX_CHARS, clip, describe_page, plain_text, xml_bytes
+from scrapers.markup import SUMMARY_MAX_CHARS, clip, describe_page, escape_bare_ampersands, plain_text, xml_bytes
 from scrapers.registry import register
 
 log = logging.getLogger(__name__)
@@ -76,11 +78,12 @@ _ZONED = re.compile(
 
 
 def parse_feed(text: str, base_url: str | None = None) -> feedparser.FeedParserDict:
-    """feedparser's result for a feed's decoded ``text`` (``Page.text``), re-encoded as UTF-8 for it."""
+    """feedparser's result for a feed's decoded ``text`` (``Page.text``), re-encoded as UTF-8 for it, its bare
+    ampersands escaped (``AT&T`` is stored as written, not as feedparser's lenient ``AT&T;``)."""
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
-    return feedparser.parse(io.BytesIO(xml_bytes(text)), response_headers=headers)
+    return feedparser.parse(io.BytesIO(xml_bytes(escape_bare_ampersands(text))), response_headers=headers)
 
 
 def entry_published(entry: dict[str, Any]) -> datetime | str | None:
@@ -182,6 +185,8 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     if site is not None:
         result = parse_feed(page.text, site)
         base_url = site
+    if escape_bare_ampersands(page.text) != page.text:
+        log.warning("rss: %s is not well-formed (bare ampersands, such as AT&T); read them as written", page.url)
     if result.get("bozo"):
         log.warning("rss: %s is not well-formed (%s); read %d entries anyway",
                     page.url, result.get("bozo_exception"), len(result.get("entries", [])))

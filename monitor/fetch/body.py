@@ -14,6 +14,7 @@ import time
 
 import requests
 
+from monitor.core.encoding import wide_unicode_codec
 from monitor.core.errors import FetchError
 from monitor.core.gunzip import GZIP_MAGIC, GunzipError, gunzip
 from monitor.fetch.deadline import Watchdog
@@ -92,11 +93,13 @@ def _binary_kind(body: bytes) -> str | None:
     """What a body that is binary data looks like ("a PNG image"); None for text in any encoding.
 
     Text in the encodings pages use (UTF-8, GBK, Big5, Latin-1...) holds no NUL byte and almost no control
-    characters; UTF-16/32 text does hold NULs, so a byte-order mark, or NULs on one side of each code unit only
-    (ASCII markup in UTF-16), say it is text.
+    characters; UTF-16/32 text does hold NULs, so a byte-order mark, a document starting with ``<`` in UTF-32 or
+    UTF-16 code units (XML 1.0 appendix F: ``3C 00 00 00``, ``00 00 00 3C``, ``3C 00 3F 00``, ``00 3C 00 3F``;
+    ``monitor.core.encoding.wide_unicode_codec``), or NULs on one side of each code unit only (ASCII markup in
+    UTF-16), say it is text.
     """
     head = body[:SNIFF_BYTES]
-    if not head or head.startswith(_UNICODE_BOMS):
+    if not head or head.startswith(_UNICODE_BOMS) or wide_unicode_codec(head) is not None:
         return None
     named = next((name for magic, name in _BINARY_SIGNATURES if head.startswith(magic)), None)
     if named == "a PDF document":

@@ -23,6 +23,7 @@ out), it has no size limit, and it follows redirects anywhere. ``Fetcher`` adds,
   (``monitor.fetch.deadline``);
 * a cap on *decompressed* bytes (``http.max_bytes``), gzip bodies without a Content-Encoding decompressed within
   it, binary data refused as ``not_a_page`` (``monitor.fetch.body``);
+* a 304 Not Modified answer to a request that sent no validators is an error (``bad_304``), not "not modified";
 * errors (:class:`monitor.core.errors.FetchError`) whose ``error_class`` a program can test and whose message
   tells a person what went wrong and what to do (``monitor.fetch.failures``).
 
@@ -165,6 +166,14 @@ class Fetcher:
             if not configured:       # the advice of a message written for a source's own url would mislead here
                 error.args = (str(error).replace(CHECK_SOURCE_URL, FOUND_LINK_ADVICE),)
             raise
+        if answer.status == 304 and not (etag or last_modified):
+            # Nothing was asked conditionally: "not modified" since what? Taken at its word, such a source would
+            # read as "not modified" run after run and never show as failing.
+            raise FetchError(f"{answer.url} answered 304 Not Modified to an unconditional request (no ETag or "
+                             "Last-Modified was sent), so there is nothing to read; the server or a proxy in front "
+                             f"of it is misbehaving; {CHECK_SOURCE_URL if configured else FOUND_LINK_ADVICE}",
+                             error_class="bad_304", url=answer.url,
+                             http_status=304)
         content_type = answer.headers.get("Content-Type")
         result = FetchResult(
             url=answer.url,

@@ -7,7 +7,8 @@ spider's article pages and related headlines (``monitor.spider``) and the seed i
    cut-short marks, identity keys, the date in the configured zone;
 2. **label** (``topics.py``): every configured topic the item matches, whatever its source (DESIGN.md);
 3. **gate**: a source with ``topics:`` keeps only the items matching one of its own (``topics.wanted``); a source
-   without keeps everything. Items with no usable title are left out.
+   without keeps everything. Items with no usable title (none, or only punctuation: ``&``, ``…``) are left out
+   and counted (``Prepared.untitled``): the run notes them, as it notes the entries a feed gives no title.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Prepared:
 
     items: list[Item] = field(default_factory=list)       # kept, in the order the source listed them
     off_topic: list[Item] = field(default_factory=list)   # turned away by the source's topics
+    untitled: list[str] = field(default_factory=list)     # the titles (as given) of raw items left out for having
+    #                                                       no usable title: empty, or only punctuation ("&", "…")
 
 
 def prepare(raw_items: Iterable[RawItem], *, zone: tzinfo, rules: tuple[TopicRule, ...], keep: Iterable[str] = (),
@@ -38,6 +41,7 @@ def prepare(raw_items: Iterable[RawItem], *, zone: tzinfo, rules: tuple[TopicRul
     for raw in raw_items:
         item = normalise(raw, zone, origin=origin, reference=reference)
         if item is None:   # no usable title
+            prepared.untitled.append(raw.title or "")
             continue
         item.topics = match_topics(rules, item.title, item.summary)
         (prepared.items if wanted(item.topics, keep) else prepared.off_topic).append(item)
