@@ -55,7 +55,8 @@ def write_metadata(database: Path, directory: Path, *, timezone: str = "Asia/Sha
 
 
 def password_protection(environ) -> dict | None:
-    """With ``NEWS_MONITOR_PASSWORD_HASH`` set: every page asks for that user's password (``/-/login``).
+    """With ``NEWS_MONITOR_PASSWORD_HASH`` set: every request needs that user's password, given with HTTP Basic
+    authentication (the browser asks for it; a feed reader takes it as ``https://reader:PASSWORD@host/...``).
 
     The metadata names the variable (``$env``), never the hash, so the hash stays out of the temporary file; the
     Datasette process inherits the variable from the service."""
@@ -63,7 +64,8 @@ def password_protection(environ) -> dict | None:
         return None
     user = environ.get(PASSWORD_USER_ENV) or "reader"
     return {"allow": {"id": user},
-            "plugins": {"datasette-auth-passwords": {f"{user}_password_hash": {"$env": PASSWORD_HASH_ENV}}}}
+            "plugins": {"datasette-auth-passwords": {f"{user}_password_hash": {"$env": PASSWORD_HASH_ENV},
+                                                     "http_basic_auth": True}}}
 
 
 def datasette_command(database: Path, metadata: Path, host: str, port: int) -> list[str]:

@@ -24,6 +24,7 @@ from db.datasette_plugin.atom import atom_document, can_render_atom
 from db.datasette_plugin.csv_guard import guard_csv
 from db.datasette_plugin.dashboard import DEFAULT_DAYS, dashboard
 from db.datasette_plugin.desk import news_desk, read_values
+from db.datasette_plugin.table_defaults import table_page_defaults
 from db.search import register_search_tokenizer
 
 PLUGIN = "news-monitor"
@@ -46,7 +47,7 @@ def register_routes():
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return lambda app: guard_csv(cells.hide_key_columns(app))
+    return lambda app: guard_csv(table_page_defaults(datasette)(app))
 
 
 @hookimpl

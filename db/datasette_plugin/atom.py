@@ -41,7 +41,7 @@ def atom_document(*, feed_id: str, title: str, self_url: str, alternate_url: str
         _text(entry, "updated", str(row["atom_updated"] or updated or ""))
         if row.get("atom_published"):
             _text(entry, "published", str(row["atom_published"]))
-        if row.get("atom_link"):
+        if _is_web_url(row.get("atom_link")):
             ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=str(row["atom_link"]))
         if row.get("atom_author_name"):
             entry_author = ET.SubElement(entry, f"{{{ATOM}}}author")
@@ -50,6 +50,11 @@ def atom_document(*, feed_id: str, title: str, self_url: str, alternate_url: str
             content = _text(entry, "content", str(row["atom_content"]))
             content.set("type", "text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def _is_web_url(value) -> bool:
+    """Readers follow an entry's link: only to a web address (a feed may have given ``javascript:...``)."""
+    return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
 
 
 def _text(parent: ET.Element, name: str, text: str) -> ET.Element:

@@ -1,4 +1,4 @@
-"""How values read in Datasette's tables: linked titles, local times, lists; the items table's quiet defaults.
+"""How values read in Datasette's tables: linked titles, local times, lists; column descriptions folded away.
 
 Everything that comes from the web is escaped here (``markupsafe``) before it is wrapped in markup, and a link is
 made only to an ``http(s)`` URL: a title holding ``<script>`` shows as text, a ``javascript:`` URL as text.
@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import re
 from datetime import tzinfo
-from urllib.parse import parse_qs
 
 from markupsafe import Markup, escape
 
 from db.datasette_plugin.desk import json_list, local_time
 from monitor.core import dates
 
-__all__ = ["json_list", "local_time", "render", "zone_of", "hide_key_columns", "folded_column_descriptions"]
+__all__ = ["json_list", "local_time", "render", "zone_of", "folded_column_descriptions"]
 
 DEFAULT_ZONE = "Asia/Shanghai"
-KEY_COLUMNS = ("url_key", "title_key", "publisher_key", "core_key")   # identity machinery, not news
+KEY_COLUMNS = ("url_key", "title_key", "publisher_key", "core_key")   # identity machinery, not news: hidden
 LIST_COLUMNS = ("topics", "sources")
 _STORED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?([+-]\d{2}:\d{2}|Z)")
-_ITEMS_PAGE = re.compile(r"^/[^/.]+/items$")
 
 
 def zone_of(config: dict) -> tzinfo:
@@ -51,22 +49,6 @@ def render(row, value, column, table, database, datasette, zone: tzinfo):
         href = datasette.urls.database(database) + f"/story?story_id={value}"
         return Markup('<a href="{}">{}</a>').format(href, value)
     return None
-
-
-def hide_key_columns(app):
-    """ASGI middleware: the items table page opens without the identity key columns (``_nocol``), unless the URL
-    chooses columns itself (``_col`` or ``_nocol``; the page's column notes link to every column)."""
-
-    async def wrapped(scope, receive, send):
-        if scope.get("type") == "http" and _ITEMS_PAGE.match(scope.get("path", "")):
-            query = scope.get("query_string", b"").decode("latin-1")
-            chosen = parse_qs(query, keep_blank_values=True)
-            if "_col" not in chosen and "_nocol" not in chosen:
-                extra = "&".join(f"_nocol={name}" for name in KEY_COLUMNS)
-                scope = dict(scope, query_string=(f"{query}&{extra}" if query else extra).encode("latin-1"))
-        await app(scope, receive, send)
-
-    return wrapped
 
 
 async def folded_column_descriptions(datasette, database: str, table: str) -> dict:
