@@ -63,15 +63,8 @@ def hostile_db_fixture(news_db, tmp_path_factory):
     target = sqlite3.connect(path)
     source.backup(target)
     source.close()
-    with target:
-        target.execute("UPDATE items SET title = ? WHERE url = 'http://tw.example.org/news/1003.html'",
-                       (SCRIPT_TITLE,))
-        target.execute("UPDATE items SET publisher = ? WHERE url = 'http://tw.example.org/news/1002.html'",
-                       (IMG_PUBLISHER,))
-        target.execute("UPDATE stories SET title = ? WHERE id = "
-                       "(SELECT story_id FROM items WHERE url = 'http://tw.example.org/news/1003.html')",
-                       (SCRIPT_TITLE,))
     target.close()
+    make_hostile(path)
     return path
 
 
@@ -86,3 +79,14 @@ def get(path, url: str, **metadata_options):
         return await datasette_for(path, **metadata_options).client.get(url)
 
     return asyncio.run(fetch())
+
+
+def make_hostile(path: Path) -> None:
+    """One title with a script element, one publisher with an img onerror, written into ``path``."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE items SET title = ? WHERE url = 'http://tw.example.org/news/1003.html'", (SCRIPT_TITLE,))
+        conn.execute("UPDATE items SET publisher = ? WHERE url = 'http://tw.example.org/news/1002.html'",
+                     (IMG_PUBLISHER,))
+        conn.execute("UPDATE stories SET title = ? WHERE id = "
+                     "(SELECT story_id FROM items WHERE url = 'http://tw.example.org/news/1003.html')", (SCRIPT_TITLE,))
+    conn.close()
