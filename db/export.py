@@ -2,7 +2,8 @@
 
 CSV is UTF-8 with a byte-order mark (so spreadsheet programs read Chinese correctly) and a header row. A cell that
 begins with ``=``, ``+``, ``-``, ``@`` (or a tab/CR) is prefixed with an apostrophe so a spreadsheet does not run it
-as a formula; Datasette's own CSV export has no such guard (FACTS.md).
+as a formula (``neutralise_formula``, ``raw=True`` to opt out); Datasette has no such guard of its own (FACTS.md), so
+the news-monitor Datasette plug-in applies the same function to every CSV Datasette serves.
 
 Filters are checked before anything is read or written (``time_bound``, ``check_names``): a time that cannot be
 read, or a topic or source nobody has heard of, would otherwise select nothing (or everything) without a word.
@@ -22,6 +23,7 @@ from typing import IO
 COLUMNS = ("id", "title", "url", "publisher", "published_at", "first_seen_at", "last_seen_at", "story_id",
            "topics", "sources", "summary")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _DAY_FORMS = (
     re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
     re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
@@ -43,6 +45,7 @@ class ExportFilter:
     since: str | None = None      # a day or an ISO time as time_bound gives it, compared with published_at
     until: str | None = None      # (else first_seen_at); a day includes the whole day
     search: str | None = None     # full-text query, either script
+    publisher: str | None = None  # exact publisher (the news desk's filter; export has no option for it)
 
 
 def time_bound(option: str, value: str, zone: tzinfo) -> str:
@@ -103,37 +106,52 @@ def select_items(conn: sqlite3.Connection, filters: ExportFilter) -> Iterator[di
 
     The query runs at once, so a database that cannot be read fails here, before an output file is opened; the
     rows are then read as they are written."""
-    where, params = [], {}
-    if filters.topic:
-        where.append("id IN (SELECT item_id FROM item_topics WHERE topic = :topic)")
-        params["topic"] = filters.topic
-    if filters.source:
-        where.append("id IN (SELECT item_id FROM sightings WHERE source = :source)")
-        params["source"] = filters.source
-    if filters.since:
-        where.append("coalesce(published_at, first_seen_at) >= :since")
-        params["since"] = filters.since
-    if filters.until:
-        where.append("coalesce(published_at, first_seen_at) < :until")
-        params["until"] = _end_of(filters.until)
-    if filters.search:
-        where.append("id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :search)")
-        params["search"] = _escape_fts(filters.search)
+    where, params = item_conditions(filters)
     sql = f"SELECT {', '.join(COLUMNS)} FROM items"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY coalesce(published_at, first_seen_at) DESC, id DESC"
+    sql += f" ORDER BY {NEWEST_FIRST}"
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return (dict(zip(names, row, strict=True)) for row in cursor)
 
 
-def write_csv(rows: Iterator[dict], out: IO[str]) -> int:
+NEWEST_FIRST = "coalesce(items.published_at, items.first_seen_at) DESC, items.id DESC"
+
+
+def item_conditions(filters: ExportFilter) -> tuple[list[str], dict]:
+    """SQL conditions on ``items`` (to join with AND) and their parameters: what each filter means, in one place
+    for ``export`` and the news desk."""
+    where, params = [], {}
+    if filters.topic:
+        where.append("items.id IN (SELECT item_id FROM item_topics WHERE topic = :topic)")
+        params["topic"] = filters.topic
+    if filters.source:
+        where.append("items.id IN (SELECT item_id FROM sightings WHERE source = :source)")
+        params["source"] = filters.source
+    if filters.publisher:
+        where.append("items.publisher = :publisher")
+        params["publisher"] = filters.publisher
+    if filters.since:
+        where.append("coalesce(items.published_at, items.first_seen_at) >= :since")
+        params["since"] = filters.since
+    if filters.until:
+        where.append("coalesce(items.published_at, items.first_seen_at) < :until")
+        params["until"] = _end_of(filters.until)
+    if filters.search:
+        where.append("items.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :search)")
+        params["search"] = _escape_fts(filters.search)
+    return where, params
+
+
+def write_csv(rows: Iterator[dict], out: IO[str], *, raw: bool = False) -> int:
+    """Rows as CSV, each cell through ``neutralise_formula`` unless ``raw``; written as read (flat memory)."""
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
+    guard = (lambda value: value) if raw else neutralise_formula
     count = 0
     for row in rows:
-        writer.writerow([_safe_cell(row[column]) for column in COLUMNS])
+        writer.writerow([guard(row[column]) for column in COLUMNS])
         count += 1
     return count
 
@@ -147,8 +165,11 @@ def write_jsonl(rows: Iterator[dict], out: IO[str]) -> int:
     return count
 
 
-def _safe_cell(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+def neutralise_formula(value):
+    """``value`` with a leading apostrophe when a spreadsheet would run it as a formula (it starts with ``=``,
+    ``+``, ``-``, ``@``, a tab or a CR); the one rule for ``export`` and Datasette's CSV. A plain number (``-5``,
+    ``+1.5e3``) is data, not a formula, and is left alone, as is anything that is not a string."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

@@ -1,4 +1,5 @@
-"""Datasette metadata: table and column descriptions, default facets, sort order, the search index, views."""
+"""Datasette metadata: table and column descriptions, default facets, sort order, the search index, canned queries,
+and the settings of the news-monitor plug-in (``db/datasette_plugin``)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ TABLES = {
         },
         "facets": ["publisher", {"array": "topics"}, {"array": "sources"}],
         "sort_desc": "published_at",
+        "label_column": "title",
         "fts_table": "items_fts",
         "fts_pk": "id",
     },
@@ -317,11 +319,58 @@ LIMIT 1000""",
 }
 
 
-def datasette_metadata(database_name: str) -> dict:
-    """Metadata for ``datasette serve --metadata``; ``database_name`` is the file name without .db."""
+# --- reading the news (db/datasette_plugin: the story page and the Atom feed) ---
+QUERIES["story"] = {
+    "title": "Story",
+    "description": "One story: its items from every outlet, first report first (give its story_id; the news desk "
+                   "links each item's story).",
+    "sql": """SELECT items.id AS item_id, items.title, items.url, items.publisher, items.published_at,
+       items.first_seen_at, items.story_matched_by, items.topics, stories.id AS story_id,
+       stories.title AS story_title, stories.items AS story_items, stories.publishers AS story_publishers
+FROM stories JOIN items ON items.story_id = stories.id
+WHERE stories.id = :story_id
+ORDER BY coalesce(items.published_at, items.first_seen_at), items.first_seen_at, items.id""",
+}
+
+
+def new_items_query(database_name: str) -> dict:
+    """The Atom feed of items new to the monitor (``/<database>/new_items.atom``, ``?topic=NAME``): newest first.
+
+    An entry's id names the database and the item, so it stays the same whatever address Datasette is reached at.
+    """
     return {
+        "title": "New items",
+        "description": "Items in the order the monitor found them, newest first; as a feed at new_items.atom, "
+                       "optionally ?topic=NAME.",
+        "sql": f"""SELECT 'urn:news-monitor:' || {_sql_text(database_name)} || ':item:' || items.id AS atom_id,
+       items.title AS atom_title, items.url AS atom_link, items.first_seen_at AS atom_updated,
+       items.published_at AS atom_published, items.publisher AS atom_author_name,
+       trim(coalesce(items.publisher || ' · ', '') || coalesce(items.published_at, '') ||
+            coalesce(char(10) || items.summary, '')) AS atom_content
+FROM items
+WHERE :topic = '' OR items.id IN (SELECT item_id FROM item_topics WHERE topic = :topic)
+ORDER BY items.first_seen_at DESC, items.id DESC
+LIMIT 100""",
+    }
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def datasette_metadata(database_name: str, *, timezone: str = "Asia/Shanghai", allow_sql: bool = False) -> dict:
+    """Metadata for ``datasette serve --metadata``; ``database_name`` is the file name without .db.
+
+    ``timezone`` is the zone the plug-in shows times in; ``allow_sql`` opens the SQL box and ``?sql=`` to every
+    visitor (``datasette.allow_sql``; canned queries, search, facets and the dashboard work without it)."""
+    metadata = {
         "title": "news-monitor",
         "description": "A de-duplicated corpus of news headlines on the configured topics. "
                        "Search finds traditional and simplified script alike.",
-        "databases": {database_name: {"tables": TABLES, "queries": QUERIES}},
+        "databases": {database_name: {"title": "News desk", "tables": TABLES,
+                                      "queries": {**QUERIES, "new_items": new_items_query(database_name)}}},
+        "plugins": {"news-monitor": {"timezone": timezone}},
     }
+    if not allow_sql:
+        metadata["allow_sql"] = False
+    return metadata

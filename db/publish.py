@@ -8,6 +8,11 @@ The search tokenizer reaches Datasette through the ``news_monitor`` plug-in entr
 Datasette names a database after its file's stem: ``data/news.db`` is browsed at ``/news``, ``archive.db`` at
 ``/archive`` (``browse_url``). A port already taken makes Datasette exit at once; ``port_problem`` finds that out
 before it is started, so the caller can say so in words.
+
+Safe to expose: the file is read-only to Datasette, the host is 127.0.0.1 unless config.yaml says otherwise, every
+query has a time limit (``sql_time_limit_ms``), arbitrary SQL is off unless ``datasette.allow_sql`` is true,
+``/robots.txt`` disallows crawling (the plug-in), and a password is asked when ``NEWS_MONITOR_PASSWORD_HASH`` holds
+a ``datasette-auth-passwords`` hash (``password_protection``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -27,16 +33,39 @@ SETTINGS = {
     "facet_time_limit_ms": "500",
     "sql_time_limit_ms": "3000",
     "default_page_size": "50",
+    "allow_download": "off",        # the whole file is not offered for download
 }
+PASSWORD_HASH_ENV = "NEWS_MONITOR_PASSWORD_HASH"   # a hash from datasette-auth-passwords' /-/password-tool
+PASSWORD_USER_ENV = "NEWS_MONITOR_USER"            # the user name to log in with (default: reader)
 
 
 log = logging.getLogger(__name__)
 
 
-def write_metadata(database: Path, directory: Path) -> Path:
+def write_metadata(database: Path, directory: Path, *, timezone: str = "Asia/Shanghai", allow_sql: bool = False,
+                   environ=os.environ) -> Path:
+    metadata = datasette_metadata(database.stem, timezone=timezone, allow_sql=allow_sql)
+    protection = password_protection(environ)
+    if protection:
+        metadata["allow"] = protection["allow"]
+        metadata["plugins"].update(protection["plugins"])
     path = directory / "datasette-metadata.json"
-    path.write_text(json.dumps(datasette_metadata(database.stem), ensure_ascii=False, indent=2), encoding="utf-8")
+    path.write_text(json.dumps(metadata, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
+
+
+def password_protection(environ) -> dict | None:
+    """With ``NEWS_MONITOR_PASSWORD_HASH`` set: every request needs that user's password, given with HTTP Basic
+    authentication (the browser asks for it; a feed reader takes it as ``https://reader:PASSWORD@host/...``).
+
+    The metadata names the variable (``$env``), never the hash, so the hash stays out of the temporary file; the
+    Datasette process inherits the variable from the service."""
+    if not environ.get(PASSWORD_HASH_ENV):
+        return None
+    user = environ.get(PASSWORD_USER_ENV) or "reader"
+    return {"allow": {"id": user},
+            "plugins": {"datasette-auth-passwords": {f"{user}_password_hash": {"$env": PASSWORD_HASH_ENV},
+                                                     "http_basic_auth": True}}}
 
 
 def datasette_command(database: Path, metadata: Path, host: str, port: int) -> list[str]:

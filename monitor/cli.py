@@ -278,7 +278,8 @@ def cmd_serve(config: Config, args) -> int:
         with _opening_database(config):
             Store(config.database, dates.zone(config.timezone)).close()
     with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
-        metadata = write_metadata(config.database, Path(workdir))
+        metadata = write_metadata(config.database, Path(workdir), timezone=config.timezone,
+                                  allow_sql=config.datasette.allow_sql)
         command = datasette_command(config.database, metadata, host, port)
         log.info("Datasette serving %s at %s", config.database, browse_url(config.database, host, port))
         return _foreground(command)

@@ -60,6 +60,7 @@ class SourceConfig:
 class DatasetteSettings:
     host: str = "127.0.0.1"
     port: int = 8001
+    allow_sql: bool = False          # the SQL box and ?sql= for every visitor; off: canned queries and search only
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ _TOPIC_KEYS = ["any", "all", "exclude"]
 _HTTP_KEYS = [f.name for f in fields(HttpSettings)]
 _SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select", "max_items",
                 "follow", "max_depth", "max_pages", "allowed_domains", "revisit_after"]
-_DATASETTE_KEYS = ["host", "port"]
+_DATASETTE_KEYS = ["host", "port", "allow_sql"]
 
 
 def config_keys() -> list[str]:
@@ -423,6 +424,7 @@ def parse_config(data: Any, file: Path) -> Config:
         datasette = DatasetteSettings(
             host=reader.string(ds.get("host", datasette.host), "datasette.host"),
             port=reader.integer(ds.get("port", datasette.port), "datasette.port", minimum=1),
+            allow_sql=reader.boolean(ds.get("allow_sql", datasette.allow_sql), "datasette.allow_sql"),
         )
     workers = reader.integer(raw["workers"], "workers", minimum=1) if "workers" in raw else 8
     return Config(

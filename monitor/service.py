@@ -249,7 +249,9 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
                 monitor.store.set_next_run(job.name, job.next_run_time)
             log.info("scheduled %d sources; database %s", len(scheduler.get_jobs()), config.database)
             if with_datasette:
-                datasette = start_datasette(config.database, write_metadata(config.database, Path(workdir)), host, port)
+                metadata = write_metadata(config.database, Path(workdir), timezone=config.timezone,
+                                          allow_sql=config.datasette.allow_sql)
+                datasette = start_datasette(config.database, metadata, host, port)
             while not stop.wait(1.0):
                 if datasette is not None and datasette.poll() is not None:
                     log.error("Datasette exited with status %s; the monitor keeps running", datasette.returncode)

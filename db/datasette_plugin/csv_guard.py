@@ -1,0 +1,94 @@
+"""Datasette's CSV with the spreadsheet-formula guard of ``export`` (``db.export.neutralise_formula``).
+
+Datasette writes its CSV itself and offers no hook over the cells, so this ASGI middleware rewrites the CSV as it
+streams out: complete records are read back with the csv module, each cell goes through the same function as
+``export``, and they are written again. Memory stays flat (one chunk and one unfinished record are held), so a
+streamed export of the whole table (``?_stream=on``) is guarded too.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from urllib.parse import parse_qs
+
+from db.export import neutralise_formula
+
+
+def is_csv_request(scope) -> bool:
+    if scope.get("type") != "http":
+        return False
+    if scope.get("path", "").endswith(".csv"):
+        return True
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return query.get("_format") == ["csv"]
+
+
+class CsvRewriter:
+    """Bytes of CSV in, the same CSV out with every cell neutralised; records may span chunks."""
+
+    def __init__(self):
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        self._pending = ""        # text after the last complete record
+        self._quotes = 0          # quote characters seen in the pending text up to ``_scanned``
+        self._scanned = 0
+
+    def feed(self, data: bytes, final: bool = False) -> bytes:
+        self._pending += self._decoder.decode(data, final=final)
+        end = len(self._pending) if final else self._complete_records_end()
+        if not end:
+            return b""
+        complete, self._pending = self._pending[:end], self._pending[end:]
+        self._quotes, self._scanned = 0, 0
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for record in csv.reader(io.StringIO(complete, newline="")):
+            writer.writerow([neutralise_formula(cell) for cell in record])
+        return out.getvalue().encode("utf-8", errors="surrogateescape")
+
+    def _complete_records_end(self) -> int:
+        """Index just after the last newline that ends a record (an even count of quotes before it), or 0."""
+        text, end = self._pending, 0
+        position = self._scanned
+        quotes = self._quotes
+        while True:
+            newline = text.find("\n", position)
+            if newline < 0:
+                break
+            quotes += text.count('"', position, newline)
+            position = newline + 1
+            if quotes % 2 == 0:
+                end = position
+        if end:
+            return end
+        self._scanned, self._quotes = position, quotes
+        return 0
+
+
+def guard_csv(app):
+    """ASGI middleware: CSV answers (``.csv``, ``_format=csv``) with their cells neutralised."""
+
+    async def wrapped(scope, receive, send):
+        if not is_csv_request(scope):
+            await app(scope, receive, send)
+            return
+        rewriter: CsvRewriter | None = None
+
+        async def guarded_send(message):
+            nonlocal rewriter
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                content_type = headers.get(b"content-type", b"").decode("latin-1")
+                if message.get("status") == 200 and content_type.startswith(("text/plain", "text/csv")):
+                    rewriter = CsvRewriter()
+                    message = dict(message, headers=[(k, v) for k, v in message.get("headers") or []
+                                                     if k.lower() != b"content-length"])
+            elif message["type"] == "http.response.body" and rewriter is not None:
+                more = message.get("more_body", False)
+                message = dict(message, body=rewriter.feed(message.get("body", b""), final=not more))
+            await send(message)
+
+        await app(scope, receive, guarded_send)
+
+    return wrapped

@@ -1,0 +1,59 @@
+"""What a table page opens with, set where Datasette takes it: the URL's query string (ASGI middleware).
+
+* The items table opens without the identity key columns (``cells.KEY_COLUMNS``, as ``_nocol``), unless the URL
+  chooses columns itself (``_col`` or ``_nocol``; the page's column notes link to every column).
+* ``_facet=publisher`` on a table whose metadata already facets by publisher would show that facet twice
+  (Datasette 0.65 lists the metadata's facets and the URL's side by side): the repeat is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode
+
+from db.datasette_plugin.cells import KEY_COLUMNS
+
+_TABLE_PAGE = re.compile(r"^/(?P<database>[^/.]+)/(?P<table>[^/.]+)(?P<format>\.json)?$")
+
+
+def table_page_defaults(datasette):
+    def wrap(app):
+        async def wrapped(scope, receive, send):
+            match = _TABLE_PAGE.match(scope.get("path", "")) if scope.get("type") == "http" else None
+            if match:
+                query = scope.get("query_string", b"").decode("latin-1")
+                rewritten = rewrite_query(query, match["table"], match["format"] is None,
+                                          datasette.table_metadata(match["database"], match["table"]) or {})
+                if rewritten != query:
+                    scope = dict(scope, query_string=rewritten.encode("latin-1"))
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return wrap
+
+
+def rewrite_query(query: str, table: str, is_html: bool, table_metadata: dict) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    keep = [(key, value) for key, value in pairs if not _repeats_a_default_facet(key, value, table_metadata)]
+    chosen = {key for key, _ in keep}
+    if table == "items" and is_html and "_col" not in chosen and "_nocol" not in chosen:
+        keep += [("_nocol", name) for name in KEY_COLUMNS]
+    if keep == pairs:
+        return query
+    return urlencode(keep)
+
+
+def _repeats_a_default_facet(key: str, value: str, table_metadata: dict) -> bool:
+    if key == "_facet":
+        kind = "column"
+    elif key.startswith("_facet_"):
+        kind = key[len("_facet_"):]
+    else:
+        return False
+    for facet in table_metadata.get("facets", []):
+        if isinstance(facet, str) and kind == "column" and facet == value:
+            return True
+        if isinstance(facet, dict) and facet.get(kind) == value:
+            return True
+    return False
