@@ -7,7 +7,9 @@ pair is "one item" when both got the same ``items.id`` and "one story" when both
 Each side is what a source gives (``title``, and ``url``, ``publisher``, ``published``, ``origin`` where known), so
 the rules that read addresses and dates are measured too: the same canonical URL, the publisher and time window
 of the title rules, and recurring titles (one site's two pages of two days: ``case`` ``recurring-title``, against
-``same-site-same-day`` and ``syndicated``).
+``same-site-same-day`` and ``syndicated``). Pairs with a ``class`` (issue 11's ``shared-subject``: one long subject,
+two events or one event reworded; ``contained-title``: a title inside a longer one that changes the event or only
+adds detail) are also scored per class.
 
 Item level: positives are ``dup`` pairs. Story level: positives are ``dup`` and ``story`` pairs. The other
 measures in the comparison table are pure functions on the same pairs (what the choice was measured against).
@@ -97,6 +99,7 @@ class Report:
     story: Score
     by_case: dict
     chinese: tuple[Score, Score] | None = None   # (item, story) on the pairs with Chinese titles
+    by_class: dict = field(default_factory=dict)  # class -> (item, story) on the pairs of that class
 
     def meets_targets(self) -> bool:
         return all(getattr(self, level).precision >= p and getattr(self, level).recall >= r
@@ -110,15 +113,18 @@ def is_chinese(pair: dict) -> bool:
 def evaluate(pairs: list[dict]) -> Report:
     item, story, chinese_item, chinese_story = Score(), Score(), Score(), Score()
     by_case: dict[str, Counter] = defaultdict(Counter)
+    by_class: dict[str, tuple[Score, Score]] = defaultdict(lambda: (Score(), Score()))
     for pair in pairs:
         same_item, same_story = decide(pair)
         scores = [(item, story)] + ([(chinese_item, chinese_story)] if is_chinese(pair) else [])
+        if pair.get("class"):
+            scores.append(by_class[pair["class"]])
         for item_score, story_score in scores:
             item_score.add(pair["label"] == "dup", same_item, pair)
             story_score.add(pair["label"] in ("dup", "story"), same_story, pair)
         right = same_item == (pair["label"] == "dup") and same_story == (pair["label"] != "diff")
         by_case[f"{pair['label']}/{pair['case']}"]["right" if right else "wrong"] += 1
-    return Report(len(pairs), item, story, dict(by_case), (chinese_item, chinese_story))
+    return Report(len(pairs), item, story, dict(by_case), (chinese_item, chinese_story), dict(by_class))
 
 
 # --- the measures the choice was made against (story level, pure functions on the titles) ------------------
@@ -203,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
               f"[tp {score.tp}, fp {score.fp}, fn {score.fn}, tn {score.tn}]")
     for level, score in zip(("item", "story"), report.chinese, strict=True):
         print(f"  Chinese pairs only, {level:5}: precision {score.precision:.3f}  recall {score.recall:.3f}")
+    for klass, (item_score, story_score) in sorted(report.by_class.items()):
+        kept_apart = sum(1 for kind, _ in story_score.failures if kind == "false merge")
+        print(f"  class {klass:16}: story precision {story_score.precision:.3f}  recall {story_score.recall:.3f}  "
+              f"[tp {story_score.tp}, fp {story_score.fp}, fn {story_score.fn}, tn {story_score.tn}; "
+              f"diff pairs merged {kept_apart} of {story_score.fp + story_score.tn}]  "
+              f"item precision {item_score.precision:.3f}")
     print("\nstory level, measures compared (pure functions on the same pairs):")
     for name, precision, recall in measure_table(pairs):
         print(f"  {name:52} P {precision:.3f}  R {recall:.3f}")

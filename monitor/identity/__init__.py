@@ -5,7 +5,9 @@ candidate rows (SQL) and writes the outcome; these modules decide.
 
 * ``headlines``  the core of a headline (``headline()``): tags, cut marks, folding, tokens, numbers;
 * ``matching``   whether two headlines report one story (``compare``) and a cheap look first (``quick_score``);
-* ``guards``     the templated differences that veto a near-duplicate (another place, number, name...);
+* ``guards``     the templated differences that veto a near-duplicate (another place, number, name...), and
+                 another event of one subject (``another_event``);
+* ``lexicon``    the event verbs and development words that guard reads;
 * ``pages``      two pages of one site on two days (``recurring``): a recurring title, not one article;
 * ``keys``       the index keys candidates are found by (``band_keys``, ``cut_keys``);
 * ``thresholds`` the numbers the decisions use, set on the labelled pairs (``bench/identity_eval.py``);

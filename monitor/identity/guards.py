@@ -6,7 +6,13 @@ substituted subject at the start (``李微微：`` / ``王志群：``), an ordin
 (``湖南`` / ``湖北``), short slots filled differently with nothing else changed (``平凉专场`` / ``庆阳专场``;
 ``SYNONYMS`` excepted), an inserted negation (``不``, ``未``) or 第, and a short title wholly contained in a longer
 one (``決勝全面小康 決戰脫貧攻堅`` in ``人民日報評論部:決勝全面小康 決戰脫貧攻堅``): a title of 12 characters or
-fewer is a slogan as often as a story, so only an exact match counts. In Latin script, one capitalised word swapped
+fewer is a slogan as often as a story, so only an exact match counts. A short slot filled with two verbs of one
+group of ``lexicon.VERB_GROUPS`` (出台 / 印发, 关停 / 关闭) is a rewording, not a slot.
+
+A shared subject is not a shared event (``another_event``): where two headlines differ, they must not say two
+different things happened (``召开...工作会议`` / ``出台...实施方案``: two verb groups of ``lexicon``), and the longer
+must not add a later development of the shorter (``...一周年``, ``...工信部回应``, ``...一审获刑``, ``...后去世``:
+``lexicon.DEVELOPMENT_GROUPS``, ``SEQUEL_MARKERS``). In Latin script, one capitalised word swapped
 for another with nothing else changed is another name in the same sentence (``Patriots beat Bills`` / ``Patriots
 beat Dolphins``, ``Aust stocks open lower`` / ``Tokyo stocks open lower``); a lower-case swap is a rewording
 (``Capello quits`` / ``Capello resigns``).
@@ -21,6 +27,14 @@ from collections import Counter
 
 from monitor.core import fold
 from monitor.identity.headlines import ENGLISH_NUMBERS, ENGLISH_STOPWORDS
+from monitor.identity.lexicon import (
+    DEVELOPMENT_GROUP,
+    DEVELOPMENT_GROUPS,
+    DEVELOPMENT_LENGTH,
+    SEQUEL_MARKERS,
+    VERB_GROUP,
+    VERB_LENGTH,
+)
 from monitor.identity.thresholds import SPECIFIC_CHARS
 
 # Characters that end a place name: a substitution just before one is a different place (南召县 / 西峡县).
@@ -77,16 +91,18 @@ def templated(a: str, b: str) -> bool:
     """True when the character alignment of two core keys shows a templated difference (see the module doc)."""
     opcodes = _opcodes(a, b)
     edits = [op for op in opcodes if op[0] != "equal"]
-    if edits and all(op[0] in ("insert", "delete") for op in edits) and min(len(a), len(b)) < SPECIFIC_CHARS:
+    if {op[0] for op in edits} in ({"insert"}, {"delete"}) and min(len(a), len(b)) < SPECIFIC_CHARS:
         return True          # a short title wholly inside a longer one: a slogan, not a story
-    slots = _edit_regions(a, b, opcodes)
+    spans = _edit_spans(opcodes)
+    slots = [(a[i1:i2], b[j1:j2], i1, len(a) - i2) for i1, i2, j1, j2 in spans]
     if slots and all(1 <= len(x) <= 4 and 1 <= len(y) <= 4 and abs(len(x) - len(y)) <= 1
                      and not (x + y).isascii() and frozenset((x, y)) not in SYNONYMS
-                     and not set(x) <= FUNCTION_CHARS and not set(y) <= FUNCTION_CHARS for x, y, _, _ in slots):
+                     and not set(x) <= FUNCTION_CHARS and not set(y) <= FUNCTION_CHARS
+                     and not _one_verb_group(a, b, span) for (x, y, _, _), span in zip(slots, spans, strict=True)):
         return True          # the same sentence with short slots filled in differently: 平凉专场 / 庆阳专场
     if any(x[1:] and y[1:] and PLACE_ENDINGS & set(x[1:]) and PLACE_ENDINGS & set(y[1:]) for x, y, _, _ in slots):
         return True          # two places where the other keeps the words: 兰明县团委 / 银平镇扶贫办 + 召开...
-    if len(slots) == 1:
+    if len(slots) == 1 and not _one_verb_group(a, b, spans[0]):     # 正式停止 / 今起取消: one event, reworded
         x, y, before, after = slots[0]
         if len(x) >= 4 and len(y) >= 4 and not set(x) & set(y) and before >= 4 and after >= 2:
             return True      # one phrase swapped inside the same frame: 广西举行...防控[决战决胜脱贫攻坚]发布会
@@ -98,8 +114,8 @@ def templated(a: str, b: str) -> bool:
             if (x or y) == "第" and (a[i2:i2 + 1] + b[j2:j2 + 1])[:1] in NUMERALS | set("0123456789"):
                 return True  # 6场 (six) / 第6场 (the sixth)
             continue
-        if tag != "replace":
-            continue
+        if tag != "replace" or _one_verb_group(a, b, (i1, i2, j1, j2)):
+            continue         # 出台[乡]村 / 印发[乡]村: two verbs of one group, not a place
         after = a[i2:i2 + 1]
         if after and after in PLACE_ENDINGS and b[j2:j2 + 1] == after:
             return True      # 南召[县] / 西峡[县]
@@ -115,18 +131,72 @@ def templated(a: str, b: str) -> bool:
     return False
 
 
-def _edit_regions(a: str, b: str, opcodes: list) -> list[tuple[str, str, int, int]]:
-    """The differing stretches of two strings, edits one equal character apart joined (坪[山] / 松[山]湖), each
-    with the number of characters the two share before and after it."""
-    regions: list[list[int]] = []
+def _edit_spans(opcodes: list) -> list[tuple[int, int, int, int]]:
+    """The differing stretches of two aligned strings as (i1, i2, j1, j2), edits one equal character apart joined
+    (坪[山] / 松[山]湖)."""
+    spans: list[list[int]] = []
     for tag, i1, i2, j1, j2 in opcodes:
         if tag == "equal":
             continue
-        if regions and i1 - regions[-1][1] <= 1 and j1 - regions[-1][3] <= 1:
-            regions[-1][1], regions[-1][3] = i2, j2
+        if spans and i1 - spans[-1][1] <= 1 and j1 - spans[-1][3] <= 1:
+            spans[-1][1], spans[-1][3] = i2, j2
         else:
-            regions.append([i1, i2, j1, j2])
-    return [(a[i1:i2], b[j1:j2], i1, len(a) - i2) for i1, i2, j1, j2 in regions]
+            spans.append([i1, i2, j1, j2])
+    return [(i1, i2, j1, j2) for i1, i2, j1, j2 in spans]
+
+
+def _verbs_at(text: str, start: int, end: int) -> set[str]:
+    """The event verbs of ``lexicon.VERB_GROUPS`` in ``text`` that overlap ``text[start:end]`` (dictionary look-ups
+    of the few substrings that can overlap it: this runs on the hot path's near-duplicates)."""
+    verbs = set()
+    for at in range(max(start - VERB_LENGTH + 1, 0), end):
+        for length in range(2, VERB_LENGTH + 1):
+            word = text[at:at + length]
+            if at + length > start and word in VERB_GROUP:
+                verbs.add(word)
+    return verbs
+
+
+def _two_events(mine: set[str], theirs: set[str]) -> bool:
+    """Both stretches say something happened and no verb of one is of the other's group (or its synonym)."""
+    if not mine or not theirs or {VERB_GROUP[v] for v in mine} & {VERB_GROUP[v] for v in theirs}:
+        return False
+    return not any(frozenset((x, y)) in SYNONYMS for x in mine for y in theirs)
+
+
+def _one_verb_group(a: str, b: str, span: tuple[int, int, int, int]) -> bool:
+    """The differing stretch is, on both sides, a verb of one group: 出台 / 印发, 关[停] / 关[闭]."""
+    i1, i2, j1, j2 = span
+    mine, theirs = _verbs_at(a, i1, i2), _verbs_at(b, j1, j2)
+    return bool(mine) and {VERB_GROUP[v] for v in mine} == {VERB_GROUP[v] for v in theirs}
+
+
+def _development(added: str, other: str) -> bool:
+    """Words added to one headline report a later development (``lexicon.DEVELOPMENT_GROUPS``) the other does not
+    mention in any of its words."""
+    for at in range(len(added) - 1):
+        for length in range(2, DEVELOPMENT_LENGTH + 1):
+            group = DEVELOPMENT_GROUP.get(added[at:at + length])
+            if group is not None and not any(known in other for known in DEVELOPMENT_GROUPS[group]):
+                return True
+    return False
+
+
+def another_event(a: str, b: str) -> bool:
+    """True when two core keys that share a subject report two events (the predicate guard, see the module doc):
+    where they differ, each says something happened and the two verbs are of two groups (召开 / 出台, 开启 /
+    关闭); or one adds a later development (一周年, 回应, 一审获刑) or continues the other with 后 / 续."""
+    for i1, i2, j1, j2 in _edit_spans(_opcodes(a, b)):
+        if i2 > i1 and j2 > j1 and _two_events(_verbs_at(a, i1, i2), _verbs_at(b, j1, j2)):
+            return True
+        # One character either side: a development word may begin in the shared text (一[周年]).
+        if i2 > i1 and _development(a[max(i1 - 1, 0):i2 + 1], b):
+            return True
+        if j2 > j1 and _development(b[max(j1 - 1, 0):j2 + 1], a):
+            return True
+        if i1 == i2 and j1 > 0 and b[j1] in SEQUEL_MARKERS or j1 == j2 and i1 > 0 and a[i1] in SEQUEL_MARKERS:
+            return True      # 确诊感染新冠肺炎 / 确诊感染新冠肺炎[后去世]
+    return False
 
 
 # Pieces of a core for the Latin-word alignment: Latin words (their case kept), numbers, any other character.

@@ -4,7 +4,8 @@
 Why not MinHash or SimHash alone: measured on this project's labelled pairs (``bench/identity_eval.py``, figures
 in ``bench/README.md``), a similarity threshold alone cannot tell a reworded headline (``印媒称中印第五轮军长级会谈
 开始`` / ``印媒：中印第五轮军长级会谈举行``) from a templated sibling that shares all but two characters
-(``南召县召开决战决胜脱贫攻坚誓师大会`` / ``西峡县召开...``). MinHash LSH at 0.8 over character 3-grams merged such
+(``南召县召开决战决胜脱贫攻坚誓师大会`` / ``西峡县召开...``), nor one subject with two events (``南阳市出台乡村振兴
+战略实施方案`` / ``南阳市召开乡村振兴战略工作会议``). MinHash LSH at 0.8 over character 3-grams merged such
 siblings and missed most cut-short titles (FACTS.md). So the evidence is: the same core (``headlines``); a
 cut-short title that is the beginning (or, cut at the start, a part) of the other one; or a near-duplicate:
 character-bigram Dice or containment over a threshold (Latin words count as tokens), which the guards
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.identity.guards import numbers_conflict, swapped_name, templated
+from monitor.identity.guards import another_event, numbers_conflict, swapped_name, templated
 from monitor.identity.headlines import Headline
 from monitor.identity.thresholds import (
     CLOSE_DICE,
@@ -93,7 +94,7 @@ def compare(a: Headline, b: Headline) -> Match | None:
     dice = 2 * shared / (len(a.tokens) + len(b.tokens))
     containment = shared / min(len(a.tokens), len(b.tokens))
     near = dice >= NEAR_DICE or (containment >= NEAR_CONTAINMENT and shorter >= SPECIFIC_CHARS)
-    if not near or numbers_conflict(a.numbers, b.numbers) or templated(a.key, b.key):
+    if not near or numbers_conflict(a.numbers, b.numbers) or templated(a.key, b.key) or another_event(a.key, b.key):
         return None
     if a._words and b._words and swapped_name(a.core, b.core):
         return None
