@@ -32,6 +32,8 @@ def keys(a: str, b: str) -> tuple[str, str]:
     ("南京一男子驾车撞倒多名行人致3死", "南京一男子驾车撞倒多名行人致3死 一审获刑七年"),
     ("巴西前总统确诊感染新冠肺炎", "巴西前总统确诊感染新冠肺炎后去世"),
     ("湖南一高速隧道发生坍塌事故", "湖南一高速隧道发生坍塌事故续：被困工人全部获救"),
+    # A rescue or an evacuation after the disaster that trapped people (the subject is not the one the other names).
+    ("广西桂林多名游客被山洪围困", "广西桂林被山洪围困游客已全部安全转移"),
 ])
 def test_another_event_is_kept_apart(a, b):
     assert another_event(*keys(a, b)) and another_event(*keys(b, a))

@@ -50,6 +50,7 @@ DEVELOPMENT_GROUPS: tuple[tuple[str, ...], ...] = (
     VERB_GROUPS[VERB_GROUP["宣判"]] + ("公诉",),                  # the court's ruling, a prosecution
     ("被捕", "批捕"),
     ("去世", "火化"),
+    ("获救", "脱险", "脱困", "安全转移", "转移安置"),              # a rescue, an evacuation after a disaster
     ("验收", "评估", "批复", "约谈", "理赔", "搁浅", "产下", "重返", "停业", "出炉"),
 )
 DEVELOPMENT_GROUP: dict[str, int] = {word: index for index, group in enumerate(DEVELOPMENT_GROUPS)
