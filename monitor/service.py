@@ -34,6 +34,7 @@ from db.store import Store
 from monitor.config import Config, SourceConfig
 from monitor.core import dates
 from monitor.fetch import Fetcher
+from monitor.notify import notify_new_items
 from monitor.pipeline import RunResult, run_source
 from monitor.seeding import import_seed
 
@@ -75,7 +76,11 @@ class Monitor:
             return [futures[source.name].result() for source in sources]
 
     def run(self, source: SourceConfig) -> RunResult:
-        return run_source(source, config=self.config, store=self.store, fetcher=self.fetcher, zone=self.zone)
+        """One run of ``source``, then its new items announced (``notify:``; a failing notifier is only logged)."""
+        config = self.config   # one config for the whole run, even if a reload (SIGHUP) replaces it meanwhile
+        result = run_source(source, config=config, store=self.store, fetcher=self.fetcher, zone=self.zone)
+        notify_new_items(config, result.source, result.run_id, result.items_new)
+        return result
 
 
 def _interleave_hosts(sources: list[SourceConfig]) -> list[SourceConfig]:
