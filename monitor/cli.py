@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from monitor.config import Config, load_config
-from monitor.core import dates
+from monitor.core import dates, logs
 from monitor.core.errors import ConfigError, NewsMonitorError, SeedError
 
 log = logging.getLogger("monitor")
@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", default="config.yaml", help="config file (default: config.yaml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--log-format", choices=logs.FORMATS, default="text",
+                        help="text (default) or json: one JSON object per line (time, level, logger, message, "
+                             "source, run)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="the background service: scheduler and Datasette (the default)")
@@ -83,10 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:   # `run` is the default command: the same, with the defaults of its own options
         args = parser.parse_args([*argv, "run"])
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure_logging(verbose=args.verbose, fmt=args.log_format)
     try:
         config = load_config(args.config)
         return COMMANDS[args.command](config, args)

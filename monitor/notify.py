@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from db.notices import NewItem, new_items_of_run
 from db.readonly import open_read_only
 from monitor.config import Config, NotifySettings
+from monitor.core import logs
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,13 @@ def notify_new_items(config: Config, source: str, run_id: int, items_new: int) -
     settings = config.notify
     if not settings.urls or not items_new:
         return 0
+    with logs.in_run(source):
+        logs.note_run(run_id)
+        return _notify(config, source, run_id)
+
+
+def _notify(config: Config, source: str, run_id: int) -> int:
+    settings = config.notify
     try:
         conn = open_read_only(config.database)
         try:

@@ -1,0 +1,85 @@
+"""Logging set-up: plain text or one JSON object per line (``--log-format json``), and the run being logged.
+
+``in_run`` marks the source (and, once known, the run id) that the current thread works for; every record logged
+meanwhile carries them, so a JSON line can be filtered by source or run without parsing its message. APScheduler's
+own INFO lines (``Adding job tentatively``, ``Running job ...``, one or more per run) are kept at WARNING unless
+``-v``: they drowned the service log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+FORMATS = ("text", "json")
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_current: contextvars.ContextVar[dict | None] = contextvars.ContextVar("news_monitor_run", default=None)
+
+
+@contextlib.contextmanager
+def in_run(source: str):
+    """Records logged inside carry ``source`` (and ``run`` once ``note_run`` names it)."""
+    token = _current.set({"source": source})
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def note_run(run_id: int) -> None:
+    """The run id of the run ``in_run`` marks, once the store has given it."""
+    context = _current.get()
+    if context is not None:
+        context["run"] = run_id
+
+
+class _RunFilter(logging.Filter):
+    """Copies the current source and run onto each record (unless the call passed its own in ``extra``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in (_current.get() or {}).items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, and source/run when known."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("source", "run"):
+            if getattr(record, key, None) is not None:
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(*, verbose: bool = False, fmt: str = "text") -> None:
+    """A handler on standard error in ``fmt``; DEBUG with ``verbose``, else INFO (APScheduler's at WARNING).
+
+    As ``logging.basicConfig``: where the process already has handlers of its own (pytest's, a host program's),
+    they are left alone and none is added; a second call replaces the handler an earlier one added.
+    """
+    logging.getLogger("apscheduler").setLevel(logging.NOTSET if verbose else logging.WARNING)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "news_monitor", False)]:
+        root.removeHandler(old)
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.news_monitor = True
+    handler.addFilter(_RunFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
