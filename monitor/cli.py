@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("status", help="one row per source: schedule, last run, status, failures, next run")
     commands.add_parser("check", help="validate the config and print the plan; touches nothing")
+
+    health = commands.add_parser("health", help="is the monitor doing its job? exit 0 healthy, 1 not (read-only)")
+    health.add_argument("--json", action="store_true", help="the report as one JSON object")
+    backup = commands.add_parser("backup", help="an online copy of the database, safe while the service writes")
+    backup.add_argument("path", type=Path, metavar="PATH", help="the copy to write (a directory: same file name)")
     return parser
 
 
@@ -410,6 +415,42 @@ def cmd_status(config: Config, args) -> int:
     return EXIT_OK
 
 
+def cmd_health(config: Config, args) -> int:
+    """Read-only. Judges the enabled sources of config.yaml (see ``db.health_report``); 0 healthy, 1 not."""
+    from db.health_report import health_report
+
+    conn = _open_read_only(config)
+    try:
+        report = health_report(conn, config.database, sources=[s.name for s in config.sources if s.enabled])
+    except sqlite3.Error as error:
+        raise NewsMonitorError(f"cannot read the health of {config.database}: {error}") from None
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK if report.healthy else EXIT_FAILED
+    size = f"{report.database_bytes / 2**20:.1f} MiB"
+    print(f"database:  {report.database} ({size}), last write {report.last_write_at or 'never'}")
+    for source in report.sources:
+        state = "; ".join(source.problems) or "ok"
+        print(f"source:    {source.name}: last success {source.last_success_at or 'never'}; {state}")
+    problems = sum(1 for source in report.sources if source.problems)
+    if report.healthy:
+        print(f"healthy: {len(report.sources)} sources without problems")
+        return EXIT_OK
+    print(f"not healthy: {problems} of {len(report.sources)} sources have problems")
+    return EXIT_FAILED
+
+
+def cmd_backup(config: Config, args) -> int:
+    """An online copy of the database (``db.backup``): 0 done, 1 not (the message says why)."""
+    from db.backup import backup_database
+
+    copy = backup_database(config.database, args.path)
+    print(f"{copy.path}: a copy of {config.database}, {copy.items} items, {copy.bytes / 2**20:.1f} MiB")
+    return EXIT_OK
+
+
 COMMANDS = {
     "run": cmd_run,
     "once": cmd_once,
@@ -418,4 +459,6 @@ COMMANDS = {
     "export": cmd_export,
     "status": cmd_status,
     "check": cmd_check,
+    "health": cmd_health,
+    "backup": cmd_backup,
 }
