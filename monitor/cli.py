@@ -23,6 +23,7 @@ from pathlib import Path
 from monitor.config import Config, load_config
 from monitor.core import dates, logs
 from monitor.core.errors import ConfigError, NewsMonitorError, SeedError
+from monitor.core.progress import progress
 
 log = logging.getLogger("monitor")
 
@@ -200,8 +201,9 @@ def cmd_seed(config: Config, args) -> int:
     try:
         for path in args.files:
             try:
-                result = import_seed(store, path, store.zone, config.topics, http=config.http,
-                                     base_url=args.base_url)
+                with progress(f"seed {Path(path).name}", unit="item") as bar:
+                    result = import_seed(store, path, store.zone, config.topics, http=config.http,
+                                         base_url=args.base_url, on_item=bar.at)
             except SeedError as error:
                 print(f"error: {error}", file=sys.stderr)
                 status = EXIT_FAILED
@@ -227,7 +229,9 @@ def cmd_once(config: Config, args) -> int:
     try:
         if not args.sources:
             monitor.import_configured_seeds()
-        results = monitor.run_once(args.sources or None)
+        total = len(args.sources) or sum(1 for source in config.sources if source.enabled)
+        with progress("sources", total=total, unit="source") as bar:
+            results = monitor.run_once(args.sources or None, on_result=lambda result: bar.advance())
     finally:
         monitor.close()
     for result in results:
@@ -343,8 +347,9 @@ def cmd_export(config: Config, args) -> int:
         if args.output:
             encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
             try:
-                with open(args.output, "w", encoding=encoding, newline="") as out:
-                    count = write(rows, out)
+                with open(args.output, "w", encoding=encoding, newline="") as out, \
+                        progress(f"export {args.output.name}", unit="item") as bar:
+                    count = write(bar.counting(rows), out)
             except OSError as error:   # a missing directory, a directory given as -o, a full disk...
                 raise NewsMonitorError(_cannot_write(args.output, error)) from None
             print(f"{args.output}: {count} items", file=sys.stderr)

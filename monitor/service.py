@@ -17,6 +17,7 @@ import logging
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -69,11 +70,16 @@ class Monitor:
                 log.info("seed %s imported: %d items, %d new, %d links", path, result.items_seen,
                          result.items_new, result.links_new)
 
-    def run_once(self, names: list[str] | None = None) -> list[RunResult]:
-        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite)."""
+    def run_once(self, names: list[str] | None = None,
+                 on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite);
+        ``on_result`` is told of each run as it ends (a progress bar), in the worker's thread."""
         sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers)) as pool:
             futures = {source.name: pool.submit(self.run, source) for source in _interleave_hosts(sources)}
+            if on_result is not None:
+                for future in futures.values():
+                    future.add_done_callback(lambda done: done.exception() or on_result(done.result()))
             return [futures[source.name].result() for source in sources]
 
     def run(self, source: SourceConfig) -> RunResult:

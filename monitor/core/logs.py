@@ -1,7 +1,8 @@
 """Logging set-up: plain text or one JSON object per line (``--log-format json``), and the run being logged.
 
-``in_run`` marks the source (and, once known, the run id) that the current thread works for; every record logged
-meanwhile carries them, so a JSON line can be filtered by source or run without parsing its message. APScheduler's
+``in_run`` marks the source (and, once known, the run id) that the current thread works for; every JSON line logged
+meanwhile carries them, so it can be filtered by source or run without parsing its message. (The formatter reads
+them, not a handler filter: a handler may be swapped, as tqdm does while a progress bar is shown.) APScheduler's
 own INFO lines (``Adding job tentatively``, ``Running job ...``, one or more per run) are kept at WARNING unless
 ``-v``: they drowned the service log.
 """
@@ -37,18 +38,9 @@ def note_run(run_id: int) -> None:
         context["run"] = run_id
 
 
-class _RunFilter(logging.Filter):
-    """Copies the current source and run onto each record (unless the call passed its own in ``extra``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        for key, value in (_current.get() or {}).items():
-            if not hasattr(record, key):
-                setattr(record, key, value)
-        return True
-
-
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, and source/run when known."""
+    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, and source/run when known (from
+    ``extra=`` or the thread's ``in_run``; a handler formats in the thread that logged)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -57,9 +49,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        context = _current.get() or {}
         for key in ("source", "run"):
-            if getattr(record, key, None) is not None:
-                entry[key] = getattr(record, key)
+            value = getattr(record, key, None) or context.get(key)
+            if value is not None:
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -79,7 +73,6 @@ def configure_logging(*, verbose: bool = False, fmt: str = "text") -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.news_monitor = True
-    handler.addFilter(_RunFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
