@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 
 import pytest
 from werkzeug import Response
@@ -14,6 +16,7 @@ from werkzeug import Response
 from monitor.config import NotifySettings, load_config
 from monitor.core.errors import ConfigError
 from monitor.notify import messages_for
+from tests.conftest import PROJECT_DIR
 from tests.helpers import write_config
 
 ITEMS = [
@@ -130,3 +133,16 @@ def test_a_message_lists_at_most_max_items_and_counts_the_rest():
 def test_the_notify_block_is_validated_by_key_path(tmp_path, notify, expected):
     with pytest.raises(ConfigError, match=expected.replace("[", r"\[").replace("]", r"\]").replace("?", r"\?")):
         load_config(write_config(tmp_path, [], notify=notify))
+
+
+def test_once_as_a_process_sends_one_message_and_logs_it(tmp_path, httpserver):
+    Feed(httpserver, ITEMS)
+    received = hook(httpserver)
+    config = write_config(tmp_path, [source(httpserver)], notify={
+        "urls": [f"json://127.0.0.1:{httpserver.port}/hook"], "topics": ["poverty"], "max_items": 1})
+    done = subprocess.run([sys.executable, str(PROJECT_DIR / "run_monitor.py"), "--config", str(config), "once"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len(received) == 1 and received[0]["message"].endswith("... and 1 more (notify.max_items is 1)")
+    assert "INFO monitor.notify: feed: notify: 1 message sent" in done.stderr
+    assert "Notifying" not in done.stderr               # apprise's own INFO chatter is kept out

@@ -4,7 +4,7 @@
 meanwhile carries them, so it can be filtered by source or run without parsing its message. (The formatter reads
 them, not a handler filter: a handler may be swapped, as tqdm does while a progress bar is shown.) APScheduler's
 own INFO lines (``Adding job tentatively``, ``Running job ...``, one or more per run) are kept at WARNING unless
-``-v``: they drowned the service log.
+``-v``: they drowned the service log; so are apprise's (``Notifying 1 service(s)``), whose outcome we log.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 
 FORMATS = ("text", "json")
+_CHATTY = ("apscheduler", "apprise")   # libraries whose INFO lines say nothing the monitor's own lines do not
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _current: contextvars.ContextVar[dict | None] = contextvars.ContextVar("news_monitor_run", default=None)
 
@@ -60,12 +61,14 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(*, verbose: bool = False, fmt: str = "text") -> None:
-    """A handler on standard error in ``fmt``; DEBUG with ``verbose``, else INFO (APScheduler's at WARNING).
+    """A handler on standard error in ``fmt``; DEBUG with ``verbose``, else INFO (APScheduler's, apprise's at
+    WARNING).
 
     As ``logging.basicConfig``: where the process already has handlers of its own (pytest's, a host program's),
     they are left alone and none is added; a second call replaces the handler an earlier one added.
     """
-    logging.getLogger("apscheduler").setLevel(logging.NOTSET if verbose else logging.WARNING)
+    for chatty in _CHATTY:
+        logging.getLogger(chatty).setLevel(logging.NOTSET if verbose else logging.WARNING)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "news_monitor", False)]:
         root.removeHandler(old)
