@@ -21,8 +21,9 @@ import tempfile
 from pathlib import Path
 
 from monitor.config import Config, load_config
-from monitor.core import dates
+from monitor.core import dates, logs
 from monitor.core.errors import ConfigError, NewsMonitorError, SeedError
+from monitor.core.progress import progress
 
 log = logging.getLogger("monitor")
 
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", default="config.yaml", help="config file (default: config.yaml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--log-format", choices=logs.FORMATS, default="text",
+                        help="text (default) or json: one JSON object per line (time, level, logger, message, "
+                             "source, run)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="the background service: scheduler and Datasette (the default)")
@@ -74,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("status", help="one row per source: schedule, last run, status, failures, next run")
     commands.add_parser("check", help="validate the config and print the plan; touches nothing")
+
+    health = commands.add_parser("health", help="is the monitor doing its job? exit 0 healthy, 1 not (read-only)")
+    health.add_argument("--json", action="store_true", help="the report as one JSON object")
+    backup = commands.add_parser("backup", help="an online copy of the database, safe while the service writes")
+    backup.add_argument("path", type=Path, metavar="PATH", help="the copy to write (a directory: same file name)")
     return parser
 
 
@@ -83,10 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:   # `run` is the default command: the same, with the defaults of its own options
         args = parser.parse_args([*argv, "run"])
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure_logging(verbose=args.verbose, fmt=args.log_format)
     try:
         config = load_config(args.config)
         return COMMANDS[args.command](config, args)
@@ -195,8 +201,9 @@ def cmd_seed(config: Config, args) -> int:
     try:
         for path in args.files:
             try:
-                result = import_seed(store, path, store.zone, config.topics, http=config.http,
-                                     base_url=args.base_url)
+                with progress(f"seed {Path(path).name}", unit="item") as bar:
+                    result = import_seed(store, path, store.zone, config.topics, http=config.http,
+                                         base_url=args.base_url, on_item=bar.at)
             except SeedError as error:
                 print(f"error: {error}", file=sys.stderr)
                 status = EXIT_FAILED
@@ -222,7 +229,9 @@ def cmd_once(config: Config, args) -> int:
     try:
         if not args.sources:
             monitor.import_configured_seeds()
-        results = monitor.run_once(args.sources or None)
+        total = len(args.sources) or sum(1 for source in config.sources if source.enabled)
+        with progress("sources", total=total, unit="source") as bar:
+            results = monitor.run_once(args.sources or None, on_result=lambda result: bar.advance())
     finally:
         monitor.close()
     for result in results:
@@ -339,8 +348,9 @@ def cmd_export(config: Config, args) -> int:
         if args.output:
             encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
             try:
-                with open(args.output, "w", encoding=encoding, newline="") as out:
-                    count = write(rows, out)
+                with open(args.output, "w", encoding=encoding, newline="") as out, \
+                        progress(f"export {args.output.name}", unit="item") as bar:
+                    count = write(bar.counting(rows), out)
             except OSError as error:   # a missing directory, a directory given as -o, a full disk...
                 raise NewsMonitorError(_cannot_write(args.output, error)) from None
             print(f"{args.output}: {count} items", file=sys.stderr)
@@ -411,6 +421,42 @@ def cmd_status(config: Config, args) -> int:
     return EXIT_OK
 
 
+def cmd_health(config: Config, args) -> int:
+    """Read-only. Judges the enabled sources of config.yaml (see ``db.health_report``); 0 healthy, 1 not."""
+    from db.health_report import health_report
+
+    conn = _open_read_only(config)
+    try:
+        report = health_report(conn, config.database, sources=[s.name for s in config.sources if s.enabled])
+    except sqlite3.Error as error:
+        raise NewsMonitorError(f"cannot read the health of {config.database}: {error}") from None
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK if report.healthy else EXIT_FAILED
+    size = f"{report.database_bytes / 2**20:.1f} MiB"
+    print(f"database:  {report.database} ({size}), last write {report.last_write_at or 'never'}")
+    for source in report.sources:
+        state = "; ".join(source.problems) or "ok"
+        print(f"source:    {source.name}: last success {source.last_success_at or 'never'}; {state}")
+    problems = sum(1 for source in report.sources if source.problems)
+    if report.healthy:
+        print(f"healthy: {len(report.sources)} sources without problems")
+        return EXIT_OK
+    print(f"not healthy: {problems} of {len(report.sources)} sources have problems")
+    return EXIT_FAILED
+
+
+def cmd_backup(config: Config, args) -> int:
+    """An online copy of the database (``db.backup``): 0 done, 1 not (the message says why)."""
+    from db.backup import backup_database
+
+    copy = backup_database(config.database, args.path)
+    print(f"{copy.path}: a copy of {config.database}, {copy.items} items, {copy.bytes / 2**20:.1f} MiB")
+    return EXIT_OK
+
+
 COMMANDS = {
     "run": cmd_run,
     "once": cmd_once,
@@ -419,4 +465,6 @@ COMMANDS = {
     "export": cmd_export,
     "status": cmd_status,
     "check": cmd_check,
+    "health": cmd_health,
+    "backup": cmd_backup,
 }

@@ -64,6 +64,15 @@ class DatasetteSettings:
 
 
 @dataclass(frozen=True)
+class NotifySettings:
+    """Where to announce new items (apprise URLs) and about which topics; no URLs: no notifications."""
+
+    urls: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()     # empty: every new item (those matching no topic in a message of their own)
+    max_items: int = 20              # items listed in one message; the rest are counted
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -74,6 +83,7 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     datasette: DatasetteSettings = field(default_factory=DatasetteSettings)
     workers: int = 8                 # sources scraped at the same time by the service
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -212,12 +222,13 @@ def _kind(value: Any) -> str:
 
 
 # The keys config.yaml takes, level by level: validation refuses any other (with a "did you mean").
-_TOP_KEYS = ["database", "timezone", "seeds", "topics", "http", "sources", "datasette", "workers"]
+_TOP_KEYS = ["database", "timezone", "seeds", "topics", "http", "sources", "datasette", "workers", "notify"]
 _TOPIC_KEYS = ["any", "all", "exclude"]
 _HTTP_KEYS = [f.name for f in fields(HttpSettings)]
 _SOURCE_KEYS = ["name", "kind", "url", "urls", "every", "cron", "topics", "enabled", "http", "select", "max_items",
                 "follow", "max_depth", "max_pages", "allowed_domains", "revisit_after"]
 _DATASETTE_KEYS = ["host", "port", "allow_sql"]
+_NOTIFY_KEYS = [f.name for f in fields(NotifySettings)]
 
 
 def config_keys() -> list[str]:
@@ -226,7 +237,8 @@ def config_keys() -> list[str]:
     nested = {"topics": [f"topics.NAME.{key}" for key in _TOPIC_KEYS],
               "http": [f"http.{key}" for key in _HTTP_KEYS],
               "sources": [f"sources[].{key}" for key in _SOURCE_KEYS],
-              "datasette": [f"datasette.{key}" for key in _DATASETTE_KEYS]}
+              "datasette": [f"datasette.{key}" for key in _DATASETTE_KEYS],
+              "notify": [f"notify.{key}" for key in _NOTIFY_KEYS]}
     return [key for top in _TOP_KEYS for key in nested.get(top, [top])]
 _SOURCE_DEFAULTS = SourceConfig(name="", kind="", url=None)   # the defaults of keys a source leaves out
 # Read only by the spider (monitor/spider.py), which runs for a crawling kind (kind: related) and for follow: related;
@@ -371,6 +383,30 @@ def _check_spider_keys(reader: _Reader, raw: dict, path: str, kind: Kind, follow
                                                f"{' or ' + kinds if kinds else ''}; {advice}")
 
 
+def _read_notify(reader: _Reader, value: Any, topics: set[str]) -> NotifySettings:
+    """The ``notify:`` block. Each URL is checked with apprise itself (imported only when the block is there: it
+    costs start-up time every other command need not pay); messages name the scheme, never the URL's secrets."""
+    raw = reader.mapping(value, "notify", _NOTIFY_KEYS, required=("urls",))
+    urls = reader.strings(raw["urls"], "notify.urls")
+    if not urls:
+        raise reader.fail("notify.urls", "expected at least one apprise URL (json://host/path, mailto://...)")
+    import apprise
+
+    for i, url in enumerate(urls):
+        if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
+            scheme = url.partition("://")[0] if "://" in url else url[:20]
+            raise reader.fail(f"notify.urls[{i}]", f"not a notification URL apprise can use (scheme {scheme!r}); "
+                                                   "see apprise's list of services for the URL forms")
+    wanted = reader.strings(raw.get("topics"), "notify.topics")
+    for i, topic in enumerate(wanted):
+        if topic not in topics:
+            raise reader.fail(f"notify.topics[{i}]", f"no topic named {topic!r} under 'topics:' "
+                                                     f"(defined: {', '.join(sorted(topics)) or 'none'})")
+    max_items = reader.integer(raw["max_items"], "notify.max_items", minimum=1) if "max_items" in raw \
+        else NotifySettings.max_items
+    return NotifySettings(urls=urls, topics=wanted, max_items=max_items)
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raises ConfigError naming the file and key path of the first problem."""
     file = Path(path)
@@ -427,8 +463,10 @@ def parse_config(data: Any, file: Path) -> Config:
             allow_sql=reader.boolean(ds.get("allow_sql", datasette.allow_sql), "datasette.allow_sql"),
         )
     workers = reader.integer(raw["workers"], "workers", minimum=1) if "workers" in raw else 8
+    notify = _read_notify(reader, raw["notify"], topic_names) if raw.get("notify") is not None else NotifySettings()
     return Config(
         workers=workers,
+        notify=notify,
         path=file,
         database=database,
         timezone=timezone,

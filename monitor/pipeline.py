@@ -17,6 +17,7 @@ from datetime import datetime, tzinfo
 from db.store import Store
 from monitor import spider
 from monitor.config import Config, SourceConfig
+from monitor.core import logs
 from monitor.core.errors import FetchError, ScrapeError
 from monitor.core.model import RawItem
 from monitor.fetch import Fetcher, FetchResult
@@ -58,8 +59,15 @@ class RunResult:
 
 
 def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher, zone: tzinfo) -> RunResult:
-    """Scrape one source once and record the run; never raises for a source's own failure."""
+    """Scrape one source once and record the run; never raises for a source's own failure. What is logged
+    meanwhile carries the source's name and the run id (``--log-format json``)."""
+    with logs.in_run(source.name):
+        return _run_source(source, config=config, store=store, fetcher=fetcher, zone=zone)
+
+
+def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher, zone: tzinfo) -> RunResult:
     run_id = store.start_run(source.name)
+    logs.note_run(run_id)
     result = RunResult(source=source.name, run_id=run_id, status="ok")
     kind = get_kind(source.kind)
     options = {"select": dict(source.select)}

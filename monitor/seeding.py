@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
@@ -81,12 +82,13 @@ def read_seed_file(path: Path | str, http: HttpSettings | None = None,
 
 
 def import_seed(store: Store, path: Path | str, zone: tzinfo, rules: tuple[TopicRule, ...] = (),
-                http: HttpSettings | None = None, base_url: str | None = None) -> SeedImport:
+                http: HttpSettings | None = None, base_url: str | None = None,
+                on_item: Callable[[int, int], None] | None = None) -> SeedImport:
     """Import one seed file or page URL, labelling its items with the topics they match; the same bytes twice
     change nothing (``already_imported``).
 
     ``base_url``: the address a saved HTML page was published at (see ``read_seed_file``). The same file imported
-    with another base URL gives other links, so it is not "already imported".
+    with another base URL gives other links, so it is not "already imported". ``on_item(done, total)``: progress.
     """
     seed, data_zone, body = read_seed_file(path, http, base_url)
     fingerprint = hashlib.sha256(body)
@@ -106,7 +108,7 @@ def import_seed(store: Store, path: Path | str, zone: tzinfo, rules: tuple[Topic
                       reference=reference).items
     run_id = store.start_run(SEED_SOURCE)
     try:
-        saved = store.save_items([article, *related], source=SEED_SOURCE, run_id=run_id)
+        saved = store.save_items([article, *related], source=SEED_SOURCE, run_id=run_id, on_item=on_item)
         article_id, *related_ids = saved.item_ids
         links_new = store.add_links(article_id, related_ids, depth=1, run_id=run_id)
     except Exception as error:

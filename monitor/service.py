@@ -17,7 +17,8 @@ import logging
 import signal
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,9 +32,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from db.health import backoff_delay
 from db.publish import start_datasette, write_metadata
 from db.store import Store
-from monitor.config import Config, SourceConfig
+from monitor.config import Config, SourceConfig, load_config
 from monitor.core import dates
+from monitor.core.errors import ConfigError
 from monitor.fetch import Fetcher
+from monitor.notify import notify_new_items
 from monitor.pipeline import RunResult, run_source
 from monitor.seeding import import_seed
 
@@ -67,15 +70,24 @@ class Monitor:
                 log.info("seed %s imported: %d items, %d new, %d links", path, result.items_seen,
                          result.items_new, result.links_new)
 
-    def run_once(self, names: list[str] | None = None) -> list[RunResult]:
-        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite)."""
+    def run_once(self, names: list[str] | None = None,
+                 on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite);
+        ``on_result`` is told of each run as it ends (a progress bar), in the worker's thread."""
         sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers)) as pool:
             futures = {source.name: pool.submit(self.run, source) for source in _interleave_hosts(sources)}
+            if on_result is not None:
+                for future in futures.values():
+                    future.add_done_callback(lambda done: done.exception() or on_result(done.result()))
             return [futures[source.name].result() for source in sources]
 
     def run(self, source: SourceConfig) -> RunResult:
-        return run_source(source, config=self.config, store=self.store, fetcher=self.fetcher, zone=self.zone)
+        """One run of ``source``, then its new items announced (``notify:``; a failing notifier is only logged)."""
+        config = self.config   # one config for the whole run, even if a reload (SIGHUP) replaces it meanwhile
+        result = run_source(source, config=config, store=self.store, fetcher=self.fetcher, zone=self.zone)
+        notify_new_items(config, result.source, result.run_id, result.items_new)
+        return result
 
 
 def _interleave_hosts(sources: list[SourceConfig]) -> list[SourceConfig]:
@@ -100,7 +112,14 @@ def _scheduled_run(monitor: Monitor, source_name: str) -> RunResult | None:
     """
     if monitor.stopping.is_set():
         return None
-    return monitor.run(monitor.config.source(source_name))
+    source = _configured(monitor.config, source_name)
+    if source is None:   # removed from config.yaml by a reload while this run waited for a worker
+        return None
+    return monitor.run(source)
+
+
+def _configured(config: Config, name: str) -> SourceConfig | None:
+    return next((source for source in config.sources if source.name == name), None)
 
 
 def _interval(source: SourceConfig, zone: tzinfo) -> timedelta:
@@ -200,26 +219,21 @@ def build_scheduler(monitor: Monitor) -> _Scheduler:
     """A scheduler with one job per enabled source, first run as ``first_runs`` says."""
     enabled = [s for s in monitor.config.sources if s.enabled]
     scheduler = _Scheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=max(1, min(monitor.config.workers, len(enabled))))},
+        # `workers` threads at most, started as runs need them: sources added by a reload get workers too.
+        executors={"default": ThreadPoolExecutor(max_workers=max(1, monitor.config.workers))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone=monitor.zone,
     )
     starts = first_runs(monitor, enabled, datetime.now(monitor.zone))
     for source in enabled:
-        scheduler.add_job(
-            _scheduled_run,
-            trigger=_trigger(source, monitor.zone),
-            args=[monitor, source.name],
-            id=_job_id(source.name),
-            name=source.name,
-            replace_existing=True,
-            next_run_time=starts[source.name],
-        )
+        _add_job(scheduler, monitor, source, starts[source.name])
 
     def after_job(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_ERROR:
             log.error("job %s raised: %s", event.job_id, event.exception)
         if isinstance(getattr(event, "retval", None), RunResult):
+            if _configured(monitor.config, event.retval.source) is None:
+                return   # removed by a reload while it ran: nothing left to schedule
             apply_backoff(scheduler, monitor, event.retval)
             return
         source_name = event.job_id.removeprefix(_job_id(""))
@@ -231,6 +245,73 @@ def build_scheduler(monitor: Monitor) -> _Scheduler:
     return scheduler
 
 
+def _add_job(scheduler: _Scheduler, monitor: Monitor, source: SourceConfig, first_run: datetime) -> None:
+    scheduler.add_job(
+        _scheduled_run,
+        trigger=_trigger(source, monitor.zone),
+        args=[monitor, source.name],
+        id=_job_id(source.name),
+        name=source.name,
+        replace_existing=True,
+        next_run_time=first_run,
+    )
+
+
+_RESTART_ONLY = ("database", "workers", "datasette")   # settings a running service cannot change
+
+
+def reload_config(scheduler: _Scheduler, monitor: Monitor) -> bool:
+    """Read config.yaml again (SIGHUP): sources added, removed, enabled, disabled or changed take effect at once.
+
+    A file that no longer validates is logged and the running config kept. New and re-enabled sources start as at
+    start-up (``first_runs``); a changed schedule is rescheduled from now; any other change of a source (URL,
+    selectors, topics, http...) is used from its next run, as are topics and notify. Runs in flight finish with
+    the config they started with.
+    """
+    old = monitor.config
+    try:
+        new = load_config(old.path)
+    except ConfigError as error:
+        log.error("reload: %s; the running config is kept", error)
+        return False
+    for key in _RESTART_ONLY:
+        if getattr(new, key) != getattr(old, key):
+            log.warning("reload: %s changed in %s; that takes effect at the next restart", key, old.path)
+    new = replace(new, **{key: getattr(old, key) for key in _RESTART_ONLY})
+    before = {s.name: s for s in old.sources if s.enabled}
+    after = {s.name: s for s in new.sources if s.enabled}
+    monitor.config = new
+    monitor.store.sync_sources(new.sources)
+    removed = sorted(before.keys() - after.keys())
+    for name in removed:
+        scheduler.remove_job(_job_id(name))
+        monitor.store.set_next_run(name, None)
+    added = [source for name, source in after.items() if name not in before]
+    starts = first_runs(monitor, added, datetime.now(monitor.zone))
+    for source in added:
+        _add_job(scheduler, monitor, source, starts[source.name])
+    changed = sorted(name for name in after.keys() & before.keys() if after[name] != before[name])
+    for name in changed:
+        if after[name].schedule != before[name].schedule:
+            scheduler.reschedule_job(_job_id(name), trigger=_trigger(after[name], monitor.zone))
+    for name in [*changed, *(s.name for s in added)]:
+        job = scheduler.get_job(_job_id(name))
+        if job is not None:
+            monitor.store.set_next_run(name, job.next_run_time)
+    log.info("reload: %s: %d sources added (%s), %d removed (%s), %d changed (%s); %d scheduled", old.path,
+             len(added), ", ".join(s.name for s in added) or "-", len(removed), ", ".join(removed) or "-",
+             len(changed), ", ".join(changed) or "-", len(scheduler.get_jobs()))
+    return True
+
+
+def _reload_on_sighup() -> threading.Event:
+    """An event set by each SIGHUP (main thread only, where signals can be handled)."""
+    requested = threading.Event()
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda number, frame: requested.set())
+    return requested
+
+
 def run_service(config: Config, *, host: str, port: int, with_datasette: bool = True,
                 stop: threading.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``stop`` is set); returns the exit status (0 on a clean stop)."""
@@ -238,6 +319,7 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda number, frame: stop.set())
+    reload_requested = _reload_on_sighup()
     monitor = Monitor.open(config)
     datasette = None
     with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
@@ -253,6 +335,9 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
                                           allow_sql=config.datasette.allow_sql)
                 datasette = start_datasette(config.database, metadata, host, port)
             while not stop.wait(1.0):
+                if reload_requested.is_set():
+                    reload_requested.clear()
+                    reload_config(scheduler, monitor)
                 if datasette is not None and datasette.poll() is not None:
                     log.error("Datasette exited with status %s; the monitor keeps running", datasette.returncode)
                     datasette = None

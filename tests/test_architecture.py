@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("monitor.fetch", "monitor.identity", "monitor.prepare", "scrapers"),  # fetching, identity rules, prepare, kinds
     ("db",),                                                               # the store, schema, export, Datasette
     ("monitor.config",),                                                   # config.yaml -> settings
-    ("monitor.spider", "monitor.seeding"),                                 # the application: crawl, seed import
+    ("monitor.spider", "monitor.seeding", "monitor.notify"),               # the application: crawl, seed, notify
     ("monitor.pipeline",),                                                 # the run of one source
     ("monitor.service",),                                                  # the scheduler and Datasette beside it
     ("monitor.cli",),                                                      # commands

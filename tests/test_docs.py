@@ -10,7 +10,15 @@ import pytest
 
 from db.store import Store
 from monitor.cli import COMMANDS
-from monitor.config import Config, DatasetteSettings, SourceConfig, config_keys, parse_duration, parse_size
+from monitor.config import (
+    Config,
+    DatasetteSettings,
+    NotifySettings,
+    SourceConfig,
+    config_keys,
+    parse_duration,
+    parse_size,
+)
 from monitor.core import dates
 from monitor.fetch.settings import HttpSettings
 from scrapers import get_kind, registered_kinds
@@ -57,6 +65,8 @@ def _real_default(key: str):
         return getattr(SourceConfig(name="", kind="", url=None), name)
     if group == "datasette":
         return getattr(DatasetteSettings(), name)
+    if group == "notify":
+        return getattr(NotifySettings(), name)
     return next(f.default for f in fields(Config) if f.name == key)
 
 

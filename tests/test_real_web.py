@@ -250,7 +250,10 @@ def test_runs_keep_milliseconds_and_elapsed_ms_finds_the_slow_source(httpserver,
 
     httpserver.expect_request("/slow.xml").respond_with_handler(slow)
     serve_feed(httpserver, "/fast.xml", feed)
-    monitor = monitor_for([source(httpserver, "fast", "/fast.xml"), source(httpserver, "slow", "/slow.xml")])
+    # Both on one host: two requests at once, so the fast source never waits for the slow one's turn.
+    both = {"http": {"per_host_concurrency": 2}}
+    monitor = monitor_for([source(httpserver, "fast", "/fast.xml", **both),
+                           source(httpserver, "slow", "/slow.xml", **both)])
     monitor.run_once()
     rows = monitor.store.conn.execute("SELECT * FROM runs ORDER BY elapsed_ms DESC").fetchall()
     assert [row["source"] for row in rows] == ["slow", "fast"]

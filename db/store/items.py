@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +32,10 @@ class SaveResult:
 class Items(Lookups, Stories):
     """The ``items``, ``sightings``, ``item_topics``, ``title_history`` and ``items_fts`` tables."""
 
-    def save_items(self, items: Iterable[Item], *, source: str, run_id: int | None) -> SaveResult:
-        """Store a batch in one transaction: each item merged into the row it is the same as, or added."""
+    def save_items(self, items: Iterable[Item], *, source: str, run_id: int | None,
+                   on_item: Callable[[int, int], None] | None = None) -> SaveResult:
+        """Store a batch in one transaction: each item merged into the row it is the same as, or added.
+        ``on_item(done, total)`` after each item: the progress of a large batch (a seed file)."""
         result = SaveResult(item_ids=[])
         items = list(items)
         with self._lock:
@@ -56,6 +58,8 @@ class Items(Lookups, Stories):
                         self._record_topics(item_id, item.topics, source)
                         result.seen += 1
                         result.item_ids.append(item_id)
+                        if on_item is not None:
+                            on_item(result.seen, len(items))
             except BaseException:
                 self.story_index.invalidate()     # the batch was rolled back: its keys must not linger in memory
                 raise
