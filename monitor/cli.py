@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="ISO date or time, compared with published_at (else first_seen_at)")
     export.add_argument("--until", help="ISO date (inclusive) or time (exclusive)")
     export.add_argument("--search", help="full-text query, either script")
+    export.add_argument("--raw", action="store_true",
+                        help="CSV cells as stored: no leading ' on cells a spreadsheet would run as a formula")
+    export.add_argument("--bom", action="store_true",
+                        help="start the CSV with a UTF-8 byte-order mark for Excel (always done for -o FILE)")
 
     commands.add_parser("status", help="one row per source: schedule, last run, status, failures, next run")
     commands.add_parser("check", help="validate the config and print the plan; touches nothing")
@@ -336,7 +340,11 @@ def cmd_export(config: Config, args) -> int:
     filters = ExportFilter(topic=args.topic, source=args.source, since=since, until=until, search=args.search)
     conn = _open_read_only(config)
     register_search_tokenizer(conn)
-    write = write_csv if args.format == "csv" else write_jsonl
+    if args.format == "csv":
+        def write(rows, out):
+            return write_csv(rows, out, raw=args.raw)
+    else:
+        write = write_jsonl
     try:
         try:
             check_names(conn, filters, topics=[t.name for t in config.topics], sources=[s.name for s in config.sources])
@@ -355,6 +363,8 @@ def cmd_export(config: Config, args) -> int:
                 raise NewsMonitorError(_cannot_write(args.output, error)) from None
             print(f"{args.output}: {count} items", file=sys.stderr)
         else:
+            if args.bom and args.format == "csv":
+                sys.stdout.write("\ufeff")
             write(rows, sys.stdout)
     finally:
         conn.close()

@@ -67,6 +67,17 @@ def test_export_guards_against_spreadsheet_formulas(filled, tmp_path):
     assert rows[0]["title"] == '\'=HYPERLINK("http://evil.example","click")'
 
 
+def test_export_raw_keeps_cells_as_stored_and_bom_marks_standard_output(filled, tmp_path, capsys):
+    rows = export_csv(filled, tmp_path, "--source", "formula", "--raw")
+    assert rows[0]["title"] == '=HYPERLINK("http://evil.example","click")'
+    capsys.readouterr()
+    assert main(["--config", str(filled), "export", "--source", "formula", "--bom"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("\ufeff") and "'=HYPERLINK" in out          # guarded unless --raw
+    assert main(["--config", str(filled), "export", "--source", "formula"]) == 0
+    assert not capsys.readouterr().out.startswith("\ufeff")           # no BOM on standard output by default
+
+
 def test_export_jsonl_to_stdout(filled, capsys):
     capsys.readouterr()
     assert main(["--config", str(filled), "export", "--format", "jsonl", "--source", "feed"]) == 0

@@ -114,6 +114,26 @@ def test_dashboard_draws_its_charts_from_the_database(news_db):
     assert "2020-12-18 · sports: 1</title>" in get(news_db, "/-/dashboards/news?days=3").text
 
 
+def test_the_health_report_is_served_as_json(news_db):
+    response = get(news_db, "/-/news-health.json")
+    report = response.json()
+    assert response.status_code == 200 and report["healthy"] is True   # one failure is not yet `failing`
+    sources = {source["name"]: source for source in report["sources"]}
+    assert set(sources) == {"tw-feed", "cn-feed", "gone-feed"}
+    assert sources["gone-feed"]["consecutive_failures"] == 1 and sources["gone-feed"]["last_success_at"] is None
+    assert sources["tw-feed"]["last_success_at"] and report["database_bytes"] > 0 and report["last_write_at"]
+
+
+def test_the_health_page_says_503_when_a_source_is_failing(news_db, tmp_path):
+    failing_db = tmp_path / "news.db"     # a copy: the module's database stays as the pipeline left it
+    with sqlite3.connect(news_db) as source, sqlite3.connect(failing_db) as copy:
+        source.backup(copy)
+        copy.execute("UPDATE sources SET consecutive_failures = 3, flags = 'failing' WHERE name = 'gone-feed'")
+    response = get(failing_db, "/-/news-health.json")
+    assert response.status_code == 503 and response.json()["healthy"] is False
+    assert any("gone-feed" in problem for problem in response.json()["problems"])
+
+
 @pytest.mark.parametrize("url", ["/news", "/news/items", "/news/items?_col=title&_col=publisher",
                                  "/news/story?story_id={story}", "/-/dashboards/news",
                                  "/news/items?_search=脫貧", "/news/new_items"])

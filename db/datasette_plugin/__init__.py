@@ -8,7 +8,8 @@ Installed with the package, so ``datasette data/news.db`` gets all of it too:
 * cells shown for reading (``cells.py``): titles linked to their URL, times in the configured zone; the items
   table without its internal key columns unless asked, column descriptions folded away (``templates/table.html``);
 * the dashboard at ``/-/dashboards/news`` (``dashboard.py``), the ``.atom`` format (``atom.py``), CSV with the
-  spreadsheet-formula guard (``csv_guard.py``), and ``/robots.txt`` disallowing crawling.
+  spreadsheet-formula guard (``csv_guard.py``), the ``health`` report as JSON at ``/-/news-health.json`` (503 when
+  a source needs attention, for monitoring), and ``/robots.txt`` disallowing crawling.
 
 Settings come from the metadata's ``plugins.news-monitor`` block (``db.metadata.datasette_metadata``): the
 timezone times are shown in.
@@ -25,6 +26,7 @@ from db.datasette_plugin.csv_guard import guard_csv
 from db.datasette_plugin.dashboard import DEFAULT_DAYS, dashboard
 from db.datasette_plugin.desk import news_desk, read_values
 from db.datasette_plugin.table_defaults import table_page_defaults
+from db.health_report import health_report
 from db.search import register_search_tokenizer
 
 PLUGIN = "news-monitor"
@@ -42,6 +44,7 @@ def register_routes():
         (r"^/$", index_to_news_desk),
         (r"^/robots\.txt$", robots_txt),
         (r"^/-/dashboards/news$", dashboard_page),
+        (r"^/-/news-health\.json$", health_page),
     ]
 
 
@@ -106,6 +109,17 @@ async def dashboard_page(datasette, request):
         lambda conn: dashboard(conn, zone, int(days) if days.isdigit() else DEFAULT_DAYS))
     return Response.html(await datasette.render_template(
         "news_dashboard.html", {"board": board, "database": name}, request=request))
+
+
+async def health_page(datasette, request):
+    """The ``health`` command's report as JSON (``db.health_report``): the sources the service last synced."""
+    name = await _news_database(datasette)
+    if name is None:
+        return Response.json({"error": "no news-monitor database is served here"}, status=404)
+    await datasette.ensure_permissions(request.actor, [("view-database", name), "view-instance"])
+    db = datasette.get_database(name)
+    report = await db.execute_fn(lambda conn: health_report(conn, db.path).as_dict())
+    return Response.json(report, status=200 if report["healthy"] else 503)
 
 
 async def render_atom(datasette, request, database, rows, columns, query_name):
