@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 LOCK_WAIT_ENV = "NEWS_MONITOR_LOCK_WAIT"   # seconds a writer waits for another process's lock (default below)
 DEFAULT_LOCK_WAIT_S = 300.0
+NO_ROOM_BYTES = 4 * 1024 * 1024           # less free space than this: an I/O error is the disk being full
 ATTEMPT_S = 10.0                           # SQLite's busy handler waits this long per attempt, between log lines
 
 
@@ -102,7 +103,8 @@ def database_problem(error: BaseException, path: str | Path) -> StoreError | Non
     if not isinstance(error, sqlite3.Error):
         return None
     name = getattr(error, "sqlite_errorname", "")
-    if name.startswith("SQLITE_FULL"):
+    # On a file system already full, SQLite often cannot even map its -shm file: an I/O error, not SQLITE_FULL.
+    if name.startswith("SQLITE_FULL") or (name.startswith("SQLITE_IOERR") and _little_room_beside(path)):
         return StoreError(
             f"the disk holding the database {path} is full ({error}): free space on that file system (the database "
             f"and its -wal file grow as items are stored; SQLite's temporary files go to {tempfile.gettempdir()}); "
@@ -121,6 +123,15 @@ def database_problem(error: BaseException, path: str | Path) -> StoreError | Non
             "writable by the user the monitor runs as",
             error_class="readonly", path=path)
     return None
+
+
+def _little_room_beside(path: str | Path) -> bool:
+    """Whether the file system holding ``path`` has (almost) no room left."""
+    try:
+        stat = os.statvfs(Path(path).parent)
+    except (OSError, AttributeError):     # no statvfs (Windows), or the directory is gone
+        return False
+    return stat.f_bavail * stat.f_frsize < NO_ROOM_BYTES
 
 
 def damaged_message(path: str | Path, error: object) -> str:

@@ -23,6 +23,8 @@ def database_state(path: Path) -> dict:
             "duplicate_url_keys": conn.execute(
                 "SELECT count(*) FROM (SELECT url_key FROM items WHERE url_key IS NOT NULL GROUP BY url_key "
                 "HAVING count(*) > 1)").fetchone()[0] if "items" in tables else 0,
+            "runs_left_running": conn.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0]
+            if "runs" in tables else 0,
         } | ({"search": _search_index_check(conn)} if "items" in tables else {})
     finally:
         conn.close()

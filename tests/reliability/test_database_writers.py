@@ -9,7 +9,6 @@ matching either.
 
 from __future__ import annotations
 
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -22,22 +21,9 @@ from tests.conftest import PROJECT_DIR
 from tests.fetch_server import answer
 from tests.helpers import write_config
 from tests.reliability.dbcheck import database_state
+from tests.reliability.feeds import feed
 
 ZONE = dates.zone("Asia/Shanghai")
-
-
-def title_of(n: int) -> str:
-    """A headline of its own (random characters: no two are near-duplicates)."""
-    rng = random.Random(n)
-    return "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(14))
-
-
-def feed(numbers: range) -> bytes:
-    entries = "".join(
-        f"<item><title>{title_of(n)}</title><link>http://news.example/a/{n}.html</link>"
-        f"<pubDate>Wed, 15 May 2024 08:00:00 +0800</pubDate></item>" for n in numbers)
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>{entries}'
-            f"</channel></rss>").encode()
 
 
 def once(config: Path, *sources: str) -> subprocess.Popen:
