@@ -152,12 +152,12 @@ def _database_problem(config: Config, error: Exception) -> str:
     from db.transaction import database_problem
 
     path = config.database
-    known = database_problem(error, path)    # a full disk, a lock, a damaged or read-only file: its own advice
-    if known is not None:
-        return str(known)
     if isinstance(error, sqlite3.DatabaseError) and getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
         return (f"{path} is not an SQLite database: point `database:` in {config.path} at a news-monitor database "
                 "or at a file that does not exist yet")
+    known = database_problem(error, path)    # a full disk, a lock, a damaged or read-only file: its own advice
+    if known is not None:
+        return str(known)
     blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
     if path.is_dir():
         reason = "it is a directory"
