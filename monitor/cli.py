@@ -339,7 +339,7 @@ def cmd_export(config: Config, args) -> int:
         except FilterError as error:
             raise UsageError(str(error)) from None
         except sqlite3.Error as error:
-            raise NewsMonitorError(f"cannot read the items of {config.database}: {error}") from None
+            raise NewsMonitorError(_read_problem(config, error, "the items of")) from None
         if args.output:
             encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
             try:
@@ -353,6 +353,14 @@ def cmd_export(config: Config, args) -> int:
     finally:
         conn.close()
     return EXIT_OK
+
+
+def _read_problem(config: Config, error: sqlite3.Error, what: str) -> str:
+    """Why ``what`` could not be read: a damaged (or locked...) file with its advice, else SQLite's words."""
+    from db.transaction import database_problem
+
+    known = database_problem(error, config.database)
+    return str(known) if known is not None else f"cannot read {what} {config.database}: {error}"
 
 
 def _cannot_write(path: Path, error: OSError) -> str:
@@ -375,7 +383,7 @@ def _open_read_only(config: Config) -> sqlite3.Connection:
         conn.close()
         if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
             raise NewsMonitorError(_database_problem(config, error)) from None
-        raise NewsMonitorError(f"cannot read the database {config.database}: {error}") from None
+        raise NewsMonitorError(_read_problem(config, error, "the database")) from None
     return conn
 
 
@@ -387,7 +395,7 @@ def cmd_status(config: Config, args) -> int:
     try:
         stored = source_states(conn)
     except sqlite3.Error as error:
-        raise NewsMonitorError(f"cannot read the sources of {config.database}: {error}") from None
+        raise NewsMonitorError(_read_problem(config, error, "the sources of")) from None
     finally:
         conn.close()
 
