@@ -24,7 +24,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     conn = _connect(path, "mode=ro")
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError as error:
+    except sqlite3.Error as error:      # any other error is the caller's to tell (check_readable meets it again)
         name = getattr(error, "sqlite_errorname", "")
         wal = Path(f"{path}-wal")
         if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")) and not (wal.exists() and wal.stat().st_size):

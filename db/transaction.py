@@ -3,8 +3,8 @@
 Several processes may write one file (a ``once`` from cron beside the ``run`` service, two ``once``s). Every write is
 one ``BEGIN IMMEDIATE`` transaction: the write lock is taken *before* anything is read, so what a batch decides from
 what it reads (is this item already stored? which version is the schema at?) cannot be overtaken by another
-process's commit. A writer that finds the lock held waits, logging every ``ATTEMPT_S`` seconds, up to
-``lock_wait()`` seconds in all, then gives up with ``StoreError(error_class="locked")``.
+process's commit. A writer that finds the lock held waits, logging after 1, 2, 4... seconds (then every ``ATTEMPT_S``),
+up to ``lock_wait()`` seconds in all, then gives up with ``StoreError(error_class="locked")``.
 
 ``database_problem`` turns SQLite's own failures (a full disk, a lock, a damaged file, a read-only file) into a
 ``StoreError`` naming the file and what to do; anything else stays what it was (a bug).
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 LOCK_WAIT_ENV = "NEWS_MONITOR_LOCK_WAIT"   # seconds a writer waits for another process's lock (default below)
 DEFAULT_LOCK_WAIT_S = 300.0
 NO_ROOM_BYTES = 4 * 1024 * 1024           # less free space than this: an I/O error is the disk being full
-ATTEMPT_S = 10.0                           # SQLite's busy handler waits this long per attempt, between log lines
+ATTEMPT_S = 10.0                           # the longest wait between two log lines
 
 
 def lock_wait() -> float:
@@ -70,9 +70,11 @@ def begin_immediate(conn: sqlite3.Connection, path: str | Path) -> None:
     """Take the write lock, waiting (logged, bounded by ``lock_wait()``) while another connection holds it."""
     wait = lock_wait()
     start = time.monotonic()
+    attempt = min(1.0, wait / 4)     # SQLite's busy handler waits this long, then a line is logged; doubled each time
     while True:
         remaining = max(0.0, wait - (time.monotonic() - start))
-        conn.execute(f"PRAGMA busy_timeout = {int(min(ATTEMPT_S, remaining) * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(min(attempt, remaining) * 1000)}")
+        attempt = min(2 * attempt, ATTEMPT_S)
         try:
             conn.execute("BEGIN IMMEDIATE")
             return
