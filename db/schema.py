@@ -1,21 +1,35 @@
 """The database schema and its migrations.
 
 The schema version is SQLite's ``PRAGMA user_version``. Each migration is a function that takes the database
-from version N-1 to N inside one transaction; ``migrate()`` runs the missing ones in order, so a file made by an
-older release is brought up to date at start-up and a file from a newer release is refused, not damaged.
+from version N-1 to N; ``migrate()`` runs the missing ones in order, each in one ``BEGIN IMMEDIATE`` transaction
+together with its ``user_version`` bump (SQLite's DDL is transactional, and sqlite-utils' helpers nest as savepoints
+inside an open transaction), so a process killed while it creates or upgrades the file leaves it at the version
+before or after, never between. A file made by an older release is brought up to date at start-up; a file from a
+newer release, or another program's, is refused before anything is written to it (``check_ours``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlite_utils
 
-from monitor.core.errors import NewsMonitorError
+from db.transaction import write_transaction
+from monitor.core.errors import StoreError
 
 
-class SchemaError(NewsMonitorError):
-    "The database file was made by a newer release of news-monitor (or is not ours)."
+class SchemaError(StoreError):
+    "The database file was made by a newer release of news-monitor, or is not ours."
+
+    def __init__(self, message: str, *, path: object = None):
+        super().__init__(message, error_class="not_ours", path=path)
+
+
+# news-monitor's mark in the file header (``PRAGMA application_id``, "NMON"), set with the first migration; a file
+# made before the mark existed is recognised by its tables (``TABLES_SINCE``).
+APPLICATION_ID = 0x4E4D4F4E
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -258,18 +272,62 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_hea
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Bring the database to SCHEMA_VERSION; returns the version it had before."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise SchemaError(
-            f"{db.conn.execute('PRAGMA database_list').fetchone()[2]}: schema version {version} is newer than "
-            f"this release understands ({SCHEMA_VERSION}); upgrade news-monitor"
-        )
-    if version == 0 and "items" in db.table_names() :
-        raise SchemaError("the database has an 'items' table but no news-monitor schema version; is it ours?")
-    for number in range(version + 1, SCHEMA_VERSION + 1):
-        with db.conn:
-            MIGRATIONS[number - 1](db)
-            db.execute(f"PRAGMA user_version = {number}")
+# The tables each schema version added (a file without the mark must hold those of its version to be ours).
+TABLES_SINCE = {
+    1: ("items", "stories", "runs", "sightings", "sources", "item_topics", "links", "http_cache", "seed_imports",
+        "items_fts"),
+    3: ("story_keys", "title_history"),
+    4: ("pages",),
+}
+
+
+def migrate(db: sqlite_utils.Database, path: str | Path | None = None) -> int:
+    """Bring the database to SCHEMA_VERSION, one migration per transaction; returns the version it had before.
+
+    The version is read inside each write transaction: a second process creating or upgrading the same file at the
+    same moment waits for the first, then finds the work done.
+    """
+    path = path or db.conn.execute("PRAGMA database_list").fetchone()[2]
+    before = None
+    while True:
+        with write_transaction(db.conn, path):
+            version = check_ours(db.conn, path)
+            before = version if before is None else before
+            if version == SCHEMA_VERSION:
+                if db.conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                    db.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")   # a file from before the mark
+                return before
+            MIGRATIONS[version](db)
+            db.conn.execute(f"PRAGMA user_version = {version + 1}")
+            db.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def check_ours(conn: sqlite3.Connection, path: str | Path) -> int:
+    """The schema version of a file news-monitor may write (0: an empty file, to be created); reads only.
+
+    ``SchemaError`` for a file that is not empty and not ours (another program's tables, another program's
+    ``application_id`` or ``user_version``) and for one made by a newer release.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    mark = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    advice = ("nothing was written to it; point `database:` in the config at a news-monitor database or at a file "
+              "that does not exist yet")
+    if mark not in (0, APPLICATION_ID):
+        raise SchemaError(f"{path} belongs to another program (its application_id is {mark:#x}, not news-monitor's): "
+                          f"{advice}", path=path)
+    if version > SCHEMA_VERSION and (mark == APPLICATION_ID or {"items", "runs", "sources"} <= tables):
+        raise SchemaError(f"{path}: schema version {version} is newer than this release understands "
+                          f"({SCHEMA_VERSION}); upgrade news-monitor", path=path)
+    if mark == APPLICATION_ID and version > 0:
+        return version
+    if version == 0 and objects == 0:
+        return 0
+    expected = {table for since, names in TABLES_SINCE.items() if since <= version for table in names}
+    missing = sorted(expected - tables)
+    if version == 0 or version > SCHEMA_VERSION or missing:
+        held = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "") if tables else "no tables"
+        raise SchemaError(f"{path} is not a news-monitor database (user_version {version}; it holds {held}): "
+                          f"{advice}", path=path)
     return version

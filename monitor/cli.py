@@ -159,10 +159,15 @@ def _opening_database(config: Config):
 
 
 def _database_problem(config: Config, error: Exception) -> str:
+    from db.transaction import database_problem
+
     path = config.database
     if isinstance(error, sqlite3.DatabaseError) and getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
         return (f"{path} is not an SQLite database: point `database:` in {config.path} at a news-monitor database "
                 "or at a file that does not exist yet")
+    known = database_problem(error, path)    # a full disk, a lock, a damaged or read-only file: its own advice
+    if known is not None:
+        return str(known)
     blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
     if path.is_dir():
         reason = "it is a directory"
@@ -352,7 +357,7 @@ def cmd_export(config: Config, args) -> int:
         except FilterError as error:
             raise UsageError(str(error)) from None
         except sqlite3.Error as error:
-            raise NewsMonitorError(f"cannot read the items of {config.database}: {error}") from None
+            raise NewsMonitorError(_read_problem(config, error, "the items of")) from None
         if args.output:
             encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
             try:
@@ -369,6 +374,14 @@ def cmd_export(config: Config, args) -> int:
     finally:
         conn.close()
     return EXIT_OK
+
+
+def _read_problem(config: Config, error: sqlite3.Error, what: str) -> str:
+    """Why ``what`` could not be read: a damaged (or locked...) file with its advice, else SQLite's words."""
+    from db.transaction import database_problem
+
+    known = database_problem(error, config.database)
+    return str(known) if known is not None else f"cannot read {what} {config.database}: {error}"
 
 
 def _cannot_write(path: Path, error: OSError) -> str:
@@ -391,7 +404,7 @@ def _open_read_only(config: Config) -> sqlite3.Connection:
         conn.close()
         if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
             raise NewsMonitorError(_database_problem(config, error)) from None
-        raise NewsMonitorError(f"cannot read the database {config.database}: {error}") from None
+        raise NewsMonitorError(_read_problem(config, error, "the database")) from None
     return conn
 
 
@@ -403,7 +416,7 @@ def cmd_status(config: Config, args) -> int:
     try:
         stored = source_states(conn)
     except sqlite3.Error as error:
-        raise NewsMonitorError(f"cannot read the sources of {config.database}: {error}") from None
+        raise NewsMonitorError(_read_problem(config, error, "the sources of")) from None
     finally:
         conn.close()
 

@@ -8,6 +8,7 @@ relative to the directory of the config file, so a service started from any dire
 from __future__ import annotations
 
 import difflib
+import io
 import re
 import zoneinfo
 from dataclasses import dataclass, field, fields, replace
@@ -416,8 +417,10 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{file}: no such config file (pass --config PATH)") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{file}: cannot read the config file: {error}") from None
+    stream = io.StringIO(text)
+    stream.name = str(file)     # YAML's messages name the file ("<unicode string>" for a bare string)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.safe_load(stream)
     except yaml.YAMLError as error:
         raise ConfigError(f"{file}: not valid YAML: {error}") from None
     return parse_config(data if data is not None else {}, file)

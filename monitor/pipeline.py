@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from db.store import Store
+from db.transaction import database_problem
 from monitor import spider
 from monitor.config import Config, SourceConfig
 from monitor.core import logs
-from monitor.core.errors import FetchError, ScrapeError
+from monitor.core.errors import FetchError, ScrapeError, StoreError
 from monitor.core.model import RawItem
 from monitor.fetch import Fetcher, FetchResult
 from monitor.prepare import prepare
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class RunResult:
     source: str
-    run_id: int
+    run_id: int                  # 0: not recorded (the database could not take the run's row)
     status: str                  # ok, not_modified, error
     items_seen: int = 0
     items_new: int = 0
@@ -66,7 +67,12 @@ def run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: F
 
 
 def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher, zone: tzinfo) -> RunResult:
-    run_id = store.start_run(source.name)
+    try:
+        run_id = store.start_run(source.name)
+    except StoreError as error:      # the database cannot take even the run's row (full, locked): say so, go on
+        log.error("%s: %s", source.name, error)
+        return RunResult(source=source.name, run_id=0, status="error", error=str(error),
+                         error_class=error.error_class)
     logs.note_run(run_id)
     result = RunResult(source=source.name, run_id=run_id, status="ok")
     kind = get_kind(source.kind)
@@ -120,17 +126,27 @@ def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: 
             _fail(result, failed)
         elif not fetched_any:
             result.status = "not_modified"
-    except (FetchError, ScrapeError) as error:
+    except (FetchError, ScrapeError, StoreError) as error:
         _fail(result, [error])
-    except Exception as error:  # a bug or an unexpected input: record it, keep the other sources running
-        log.exception("source %s: unexpected error", source.name)
-        result.status, result.error_class = "error", "internal"
-        result.error = f"unexpected {type(error).__name__}: {error} (a bug: please report it with the log)"
-    result.consecutive_failures = store.finish_run(
-        run_id, status=result.status, items_seen=result.items_seen, items_new=result.items_new,
-        http_status=result.http_status, error="; ".join(filter(None, (result.error, result.note))) or None,
-        error_class=result.error_class, encoding=result.encoding, replaced_bytes=result.replaced_bytes,
-    )
+    except Exception as error:
+        problem = database_problem(error, store.path)   # SQLite's own fault (full disk, damaged file...): no bug
+        if problem is not None:
+            log.error("%s: %s", source.name, problem)
+            _fail(result, [problem])
+        else:  # a bug or an unexpected input: record it, keep the other sources running
+            log.exception("source %s: unexpected error", source.name)
+            result.status, result.error_class = "error", "internal"
+            result.error = f"unexpected {type(error).__name__}: {error} (a bug: please report it with the log)"
+    try:
+        result.consecutive_failures = store.finish_run(
+            run_id, status=result.status, items_seen=result.items_seen, items_new=result.items_new,
+            http_status=result.http_status, error="; ".join(filter(None, (result.error, result.note))) or None,
+            error_class=result.error_class, encoding=result.encoding, replaced_bytes=result.replaced_bytes,
+        )
+    except StoreError as error:
+        # The database cannot take the run's record now (still full, still locked): the result is still reported;
+        # the row left 'running' is closed as interrupted when the database is next opened.
+        log.error("%s: run %d could not be recorded: %s", source.name, run_id, error)
     log.info("%s", result.line())
     return result
 
@@ -210,7 +226,7 @@ def _add_notes(result: RunResult, source: SourceConfig, *, over_cap: int, untitl
     result.notes += notes
 
 
-def _fail(result: RunResult, failed: list[FetchError | ScrapeError]) -> None:
+def _fail(result: RunResult, failed: list[FetchError | ScrapeError | StoreError]) -> None:
     """Make the run an error: the first page that failed says why; how many others failed is added."""
     first = failed[0]
     more = f" ({len(failed) - 1} more pages of this source failed too: see the log)" if len(failed) > 1 else ""

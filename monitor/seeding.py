@@ -112,7 +112,8 @@ def import_seed(store: Store, path: Path | str, zone: tzinfo, rules: tuple[Topic
         article_id, *related_ids = saved.item_ids
         links_new = store.add_links(article_id, related_ids, depth=1, run_id=run_id)
     except Exception as error:
-        store.finish_run(run_id, status="error", error=f"seed {path}: {error}", error_class="internal")
+        store.finish_run(run_id, status="error", error=f"seed {path}: {error}",
+                         error_class=getattr(error, "error_class", "internal"))
         raise
     store.finish_run(run_id, status="ok", items_seen=saved.seen, items_new=saved.new)
     store.record_seed_import(digest, str(path), saved.seen, run_id)

@@ -1,7 +1,9 @@
-"""What every part of the store shares: one connection, one lock, the time zone, the story index."""
+"""What every part of the store shares: one connection, one lock, the time zone, the story index, and the write
+transaction (``_writing``) every write goes through."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import weakref
@@ -10,14 +12,16 @@ from pathlib import Path
 
 import sqlite_utils
 
+from db.schema import check_ours
 from db.search import register_search_tokenizer
 from db.story_index import StoryIndex
+from db.transaction import write_transaction
 from monitor.core import dates
 
 
 class StoreBase:
     """The connection every part of ``Store`` writes through; a part takes ``_lock`` for each call (reads too: the
-    connection is shared by the scheduler's threads)."""
+    connection is shared by the scheduler's threads), and writes in ``_writing()``."""
 
     def __init__(self, path: str | Path, zone: tzinfo):
         self.path = Path(path)
@@ -27,6 +31,11 @@ class StoreBase:
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         conn.row_factory = sqlite3.Row
         register_search_tokenizer(conn)
+        try:
+            check_ours(conn, path)     # before WAL mode is set: that already writes to the file
+        except BaseException:
+            conn.close()
+            raise
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -37,6 +46,31 @@ class StoreBase:
         self.db = sqlite_utils.Database(conn)
         self.story_index = StoryIndex(conn)
         self._lock = threading.RLock()
+        self._data_version: int | None = None
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """One write transaction (``db.transaction.write_transaction``: the write lock taken first, waited for while
+        another process holds it; SQLite's faults raised as ``StoreError``).
+
+        Another process may have written since this one last did: the in-memory story index is then dropped (it is
+        read again when needed), so what that process stored is never missed. A rolled-back transaction drops it
+        too: its keys must not linger in memory.
+        """
+        with self._lock:
+            if self.conn.in_transaction:       # a write inside a write: part of the same transaction
+                yield
+                return
+            try:
+                with write_transaction(self.conn, self.path):
+                    version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+                    if version != self._data_version:
+                        self.story_index.invalidate()
+                        self._data_version = version
+                    yield
+            except BaseException:
+                self.story_index.invalidate()
+                raise
 
     def close(self) -> None:
         with self._lock:

@@ -38,31 +38,28 @@ class Items(Lookups, Stories):
         ``on_item(done, total)`` after each item: the progress of a large batch (a seed file)."""
         result = SaveResult(item_ids=[])
         items = list(items)
-        with self._lock:
-            try:
-                with self.conn:
-                    seen_at = self.now()
-                    known = KnownKeys(self.conn, items)
-                    for item in items:
-                        found = self._find(item, seen_at, known)
-                        item_id, rule = found.item_id, found.rule
-                        if item_id is None:
-                            item_id = self._insert(item, seen_at, found)
-                            known.wrote(item.url_key, item.title_key, found.headline.key)
-                            rule = "new"
-                            result.new += 1
-                        else:
-                            changes = self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
-                            known.wrote(changes.get("url_key"), changes.get("title_key"), changes.get("core_key"))
-                        self._record_sighting(item_id, item, source, run_id, seen_at, rule)
-                        self._record_topics(item_id, item.topics, source)
-                        result.seen += 1
-                        result.item_ids.append(item_id)
-                        if on_item is not None:
-                            on_item(result.seen, len(items))
-            except BaseException:
-                self.story_index.invalidate()     # the batch was rolled back: its keys must not linger in memory
-                raise
+        # Identity is decided inside the write transaction (the lock is taken before the first look-up): another
+        # process storing the same items at the same moment waits, and its rows are then found here.
+        with self._writing():
+            seen_at = self.now()
+            known = KnownKeys(self.conn, items)
+            for item in items:
+                found = self._find(item, seen_at, known)
+                item_id, rule = found.item_id, found.rule
+                if item_id is None:
+                    item_id = self._insert(item, seen_at, found)
+                    known.wrote(item.url_key, item.title_key, found.headline.key)
+                    rule = "new"
+                    result.new += 1
+                else:
+                    changes = self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
+                    known.wrote(changes.get("url_key"), changes.get("title_key"), changes.get("core_key"))
+                self._record_sighting(item_id, item, source, run_id, seen_at, rule)
+                self._record_topics(item_id, item.topics, source)
+                result.seen += 1
+                result.item_ids.append(item_id)
+                if on_item is not None:
+                    on_item(result.seen, len(items))
         return result
 
     def fill_item(self, item_id: int, item: Item, *, source: str, run_id: int | None) -> None:
@@ -72,7 +69,7 @@ class Items(Lookups, Stories):
         canonical URL or title differs from the link's still completes that row. The sighting's ``matched_by`` is
         ``page``.
         """
-        with self._lock, self.conn:
+        with self._writing():
             seen_at = self.now()
             self._merge(item_id, item, seen_at)
             self._record_sighting(item_id, item, source, run_id, seen_at, "page")
@@ -80,7 +77,7 @@ class Items(Lookups, Stories):
 
     def rebuild_search_index(self) -> None:
         """Rebuild items_fts from items (after rows were edited with a plain SQLite tool)."""
-        with self._lock, self.conn:
+        with self._writing():
             self.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
 
     def _insert(self, item: Item, seen_at: str, found: Decision) -> int:

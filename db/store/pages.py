@@ -40,7 +40,7 @@ class Pages(StoreBase):
 
     def record_page(self, page: PageFetch) -> None:
         """Remember a fetch of an article page (one row per page, replaced at each fetch)."""
-        with self._lock, self.conn:
+        with self._writing():
             self.conn.execute(
                 """INSERT OR REPLACE INTO pages (url_key, url, final_url, canonical_url, item_id, source, run_id,
                    depth, fetched_at, status, http_status, error_class, error, heading, related_found, related_kept)
@@ -85,7 +85,7 @@ class Pages(StoreBase):
     def add_links(self, from_item_id: int, to_item_ids: Iterable[int], *, depth: int, run_id: int | None) -> int:
         """Record "from lists each of to as related"; returns how many links are new."""
         added = 0
-        with self._lock, self.conn:
+        with self._writing():
             now = self.now()
             for to_item_id in to_item_ids:
                 if to_item_id == from_item_id:

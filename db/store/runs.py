@@ -9,6 +9,7 @@ from datetime import datetime
 from db.health import health_flags
 from db.store.base import StoreBase
 from monitor.core import dates
+from monitor.core.errors import DATABASE_ERROR_CLASSES
 
 
 class Runs(StoreBase):
@@ -19,7 +20,7 @@ class Runs(StoreBase):
     def sync_sources(self, sources: Iterable) -> None:
         """Mirror the configured sources into ``sources``; rows of removed sources are kept, marked in_config=0."""
         sources = list(sources)
-        with self._lock, self.conn:
+        with self._writing():
             self.conn.execute("UPDATE sources SET in_config = 0")
             for source in sources:
                 self.conn.execute(
@@ -32,14 +33,14 @@ class Runs(StoreBase):
                 )
 
     def set_next_run(self, source: str, when: datetime | None) -> None:
-        with self._lock, self.conn:
+        with self._writing():
             self.conn.execute(
                 "UPDATE sources SET next_run_at = ? WHERE name = ?",
                 (dates.iso(when.astimezone(self.zone)) if when else None, source),
             )
 
     def set_backoff(self, source: str, until: datetime | None) -> None:
-        with self._lock, self.conn:
+        with self._writing():
             self.conn.execute(
                 "UPDATE sources SET backoff_until = ? WHERE name = ?",
                 (dates.iso(until.astimezone(self.zone)) if until else None, source),
@@ -52,7 +53,7 @@ class Runs(StoreBase):
             return {name: datetime.fromisoformat(until) for name, until in rows}   # stored with their offset
 
     def start_run(self, source: str) -> int:
-        with self._lock, self.conn:
+        with self._writing():
             cursor = self.conn.execute(
                 "INSERT INTO runs (source, started_at, status) VALUES (?, ?, 'running')", (source, self._now_ms())
             )
@@ -63,11 +64,12 @@ class Runs(StoreBase):
                    encoding: str | None = None, replaced_bytes: int = 0) -> int:
         """Close a run and update its source's health; returns the source's consecutive failures now.
 
-        Failures are counted and reset by any success; the flags of ``db.health`` are recomputed. The run's times
+        Failures are counted and reset by any success (a failure of the database itself, ``DATABASE_ERROR_CLASSES``,
+        is not counted: the source did nothing wrong); the flags of ``db.health`` are recomputed. The run's times
         keep milliseconds (``elapsed_ms`` sorts the slow sources first); the source's stay to the second.
         """
         finished = self._now_ms()
-        with self._lock, self.conn:
+        with self._writing():
             row = self.conn.execute("SELECT source, started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
             elapsed = (datetime.fromisoformat(finished) - datetime.fromisoformat(row["started_at"])).total_seconds()
             self.conn.execute(
@@ -78,7 +80,13 @@ class Runs(StoreBase):
             )
             # The source's own times stay to the second, like every other timestamp but the run's.
             finished, started = (dates.iso(datetime.fromisoformat(value)) for value in (finished, row["started_at"]))
-            if status == "error":
+            if status == "error" and error_class in DATABASE_ERROR_CLASSES:
+                # The database failed, not the source: its failures in a row and its backoff stay as they were.
+                self.conn.execute(
+                    "UPDATE sources SET last_run_at=?, last_status=?, last_error=?, last_error_class=? WHERE name=?",
+                    (finished, status, error, error_class, row["source"]),
+                )
+            elif status == "error":
                 self.conn.execute(
                     """UPDATE sources SET last_run_at=?, last_status=?, last_error=?, last_error_class=?,
                        consecutive_failures = consecutive_failures + 1 WHERE name=?""",
@@ -114,7 +122,7 @@ class Runs(StoreBase):
 
     def _close_interrupted_runs(self) -> None:
         """Runs left 'running' by a killed process are closed as errors, so status never shows a ghost run."""
-        with self.conn:
+        with self._writing():
             self.conn.execute(
                 """UPDATE runs SET status='error', error_class='interrupted', finished_at=?,
                    error='the monitor stopped before this run finished' WHERE status='running'""",
@@ -140,7 +148,7 @@ class Runs(StoreBase):
                             discovered: list[str] | None = None) -> None:
         if not etag and not last_modified:
             return
-        with self._lock, self.conn:
+        with self._writing():
             self.conn.execute(
                 "INSERT OR REPLACE INTO http_cache (source, url, etag, last_modified, discovered, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -154,7 +162,7 @@ class Runs(StoreBase):
             return self.conn.execute("SELECT 1 FROM seed_imports WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
     def record_seed_import(self, sha256: str, path: str, items: int, run_id: int) -> None:
-        with self._lock, self.conn:
+        with self._writing():
             self.conn.execute(
                 "INSERT OR IGNORE INTO seed_imports (sha256, path, imported_at, items, run_id) VALUES (?, ?, ?, ?, ?)",
                 (sha256, path, self.now(), items, run_id),
