@@ -209,7 +209,7 @@ def poll_rows(work: Path, server: FeedServer, rounds: int) -> list[Row]:
     ours_db, plain_db, peer_db, floor_db = (work / "ours.db", work / "plain.db", work / "peer.db", work / "floor.db")
     once = [PYTHON, "run_monitor.py", "--config", str(ours_cfg), "once"]
     floor = [PYTHON, "bench/floor_poll.py", str(floor_db), f"{server.base}/feed.xml"]
-    peer_run = [peer, str(peer_db), f"{server.base}/plain.xml"]
+    peer_run = [peer, "--table", "items", str(peer_db), f"{server.base}/plain.xml"]
     rows: list[Row] = []
 
     server.version = 1
