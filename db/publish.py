@@ -78,10 +78,16 @@ def datasette_command(database: Path, metadata: Path, host: str, port: int) -> l
 
 def browse_url(database: Path, host: str, port: int) -> str:
     """Where Datasette shows ``database``: its name there is the file's stem, encoded as Datasette encodes it."""
-    from datasette.utils import tilde_encode
+    name = database.stem
+    if not _TILDE_SAFE.issuperset(name):   # letters, digits, _ and - are their own encoding: no Datasette to import
+        from datasette.utils import tilde_encode
 
+        name = tilde_encode(name)
     address = f"[{host}]" if ":" in host else host
-    return f"http://{address}:{port}/{tilde_encode(database.stem)}"
+    return f"http://{address}:{port}/{name}"
+
+
+_TILDE_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def port_problem(host: str, port: int) -> str | None:

@@ -12,10 +12,9 @@ Plain SQLite tools read every table but ``items_fts``.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import unicodedata
-
-from sqlitefts import fts5
 
 from monitor.core.fold import fold_char
 
@@ -30,8 +29,12 @@ def _is_cjk(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F") and unicodedata.category(ch)[0] == "L"
 
 
-class FoldingTokenizer(fts5.FTS5Tokenizer):
-    """Yields (token, byte start, byte end): one token per CJK character, one per Latin/digit word."""
+class FoldingTokenizer:
+    """Yields (token, byte start, byte end): one token per CJK character, one per Latin/digit word.
+
+    (sqlitefts only calls ``tokenize``; its ``FTS5Tokenizer`` base class adds nothing, and importing it at module
+    level would load cffi in every process that merely imports the store.)
+    """
 
     def tokenize(self, text: str, flags: int):
         word: list[str] = []
@@ -55,10 +58,17 @@ class FoldingTokenizer(fts5.FTS5Tokenizer):
             yield "".join(word), word_start, position
 
 
-_TOKENIZER = fts5.make_fts5_tokenizer(FoldingTokenizer())
+@functools.cache
+def _tokenizer():
+    """The C binding of the tokenizer, built once per process on first use (cffi): not at import."""
+    from sqlitefts import fts5
+
+    return fts5.make_fts5_tokenizer(FoldingTokenizer())
 
 
 def register_search_tokenizer(conn: sqlite3.Connection) -> None:
     """Make ``tokenize="news_fold"`` available on this connection (needed to read or write items_fts)."""
-    if not fts5.register_tokenizer(conn, TOKENIZER_NAME, _TOKENIZER):
+    from sqlitefts import fts5
+
+    if not fts5.register_tokenizer(conn, TOKENIZER_NAME, _tokenizer()):
         raise RuntimeError("could not register the news_fold FTS5 tokenizer on this SQLite connection")

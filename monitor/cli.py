@@ -19,11 +19,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.config import Config, load_config
 from monitor.core import dates, logs
 from monitor.core.errors import ConfigError, NewsMonitorError, SeedError
 from monitor.core.progress import progress
+
+if TYPE_CHECKING:   # config (and the kinds it knows) is imported once the command line is parsed: --help is quick
+    from monitor.config import Config
 
 log = logging.getLogger("monitor")
 
@@ -98,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args([*argv, "run"])
     logs.configure_logging(verbose=args.verbose, fmt=args.log_format)
     try:
+        from monitor.config import load_config
+
         config = load_config(args.config)
         return COMMANDS[args.command](config, args)
     except ConfigError as error:

@@ -13,6 +13,7 @@ first run after a start is put (``first_runs``).
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import signal
 import tempfile
@@ -21,13 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from db.health import backoff_delay
 from db.publish import start_datasette, write_metadata
@@ -39,6 +35,11 @@ from monitor.fetch import Fetcher
 from monitor.notify import notify_new_items
 from monitor.pipeline import RunResult, run_source
 from monitor.seeding import import_seed
+
+if TYPE_CHECKING:   # annotations only: APScheduler is imported where the service builds its scheduler
+    from apscheduler.events import JobExecutionEvent
+
+    _Scheduler = Any   # the class _scheduler_class() makes
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,8 @@ def _interval(source: SourceConfig, zone: tzinfo) -> timedelta:
     """The source's usual time between runs (for a cron schedule, between its next two fire times)."""
     if source.every:
         return timedelta(seconds=source.every)
+    from apscheduler.triggers.cron import CronTrigger
+
     trigger = CronTrigger.from_crontab(source.cron, timezone=zone)
     first = trigger.get_next_fire_time(None, datetime.now(zone))
     second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
@@ -136,34 +139,41 @@ def _job_id(source_name: str) -> str:
     return f"source:{source_name}"
 
 
-class _Scheduler(BackgroundScheduler):
-    """The background scheduler, made safe to shut down while jobs run.
+@functools.cache
+def _scheduler_class() -> type:
+    """APScheduler is imported when the service starts (`run`): `once` and the other commands never load it."""
+    from apscheduler.schedulers.background import BackgroundScheduler
 
-    ``shutdown(wait=True)`` waits for running jobs while holding the job-store lock, and a job's listener
-    (``apply_backoff``) needs that lock to read or move the job: the service hung on SIGTERM whenever a run was in
-    flight. So shutdown first marks the scheduler stopping, under a lock the listener holds for its scheduler calls;
-    from then on ``reschedule`` leaves the scheduler alone and the listener writes to the store only.
-    """
+    class _Scheduler(BackgroundScheduler):
+        """The background scheduler, made safe to shut down while jobs run.
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        self._calls = threading.Lock()
-        self._stopping = False
+        ``shutdown(wait=True)`` waits for running jobs while holding the job-store lock, and a job's listener
+        (``apply_backoff``) needs that lock to read or move the job: the service hung on SIGTERM whenever a run was in
+        flight. So shutdown first marks the scheduler stopping, under a lock the listener holds for its scheduler calls;
+        from then on ``reschedule`` leaves the scheduler alone and the listener writes to the store only.
+        """
 
-    def reschedule(self, source_name: str, not_before: datetime | None) -> datetime | None:
-        """The source's next run, moved to ``not_before`` if it was sooner; None when stopping or unknown."""
-        with self._calls:
-            job = None if self._stopping else self.get_job(_job_id(source_name))
-            if job is None:
-                return None
-            if not_before and job.next_run_time and job.next_run_time < not_before:
-                job = job.modify(next_run_time=not_before)
-            return job.next_run_time
+        def __init__(self, **options):
+            super().__init__(**options)
+            self._calls = threading.Lock()
+            self._stopping = False
 
-    def shutdown(self, wait: bool = True) -> None:
-        with self._calls:
-            self._stopping = True
-        super().shutdown(wait)
+        def reschedule(self, source_name: str, not_before: datetime | None) -> datetime | None:
+            """The source's next run, moved to ``not_before`` if it was sooner; None when stopping or unknown."""
+            with self._calls:
+                job = None if self._stopping else self.get_job(_job_id(source_name))
+                if job is None:
+                    return None
+                if not_before and job.next_run_time and job.next_run_time < not_before:
+                    job = job.modify(next_run_time=not_before)
+                return job.next_run_time
+
+        def shutdown(self, wait: bool = True) -> None:
+            with self._calls:
+                self._stopping = True
+            super().shutdown(wait)
+
+    return _Scheduler
 
 
 def apply_backoff(scheduler: _Scheduler, monitor: Monitor, result: RunResult) -> datetime | None:
@@ -186,6 +196,9 @@ def apply_backoff(scheduler: _Scheduler, monitor: Monitor, result: RunResult) ->
 
 
 def _trigger(source: SourceConfig, zone: tzinfo):
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
     if source.cron:
         return CronTrigger.from_crontab(source.cron, timezone=zone)
     jitter = min(source.every * 0.1, 60.0)
@@ -217,8 +230,11 @@ def first_runs(monitor: Monitor, sources: list[SourceConfig], now: datetime) -> 
 
 def build_scheduler(monitor: Monitor) -> _Scheduler:
     """A scheduler with one job per enabled source, first run as ``first_runs`` says."""
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
     enabled = [s for s in monitor.config.sources if s.enabled]
-    scheduler = _Scheduler(
+    scheduler = _scheduler_class()(
         # `workers` threads at most, started as runs need them: sources added by a reload get workers too.
         executors={"default": ThreadPoolExecutor(max_workers=max(1, monitor.config.workers))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},

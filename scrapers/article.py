@@ -25,10 +25,8 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from bs4 import BeautifulSoup
 
 from monitor.core.dates import parse_date
 from monitor.core.fold import fold_text
@@ -38,6 +36,9 @@ from monitor.core.page import Page
 from monitor.core.urls import canonical_url, resolve_link, site_label
 from scrapers.markup import FieldSelector, base_url_of, collapse_whitespace, element_text
 from scrapers.related_block import PRINTED_DATE, RelatedBlock, find_related_block
+
+if TYPE_CHECKING:   # the parser is imported where a page is read: `check` and `status` never load it
+    from bs4 import BeautifulSoup
 
 _DATE_WINDOW = 300       # characters after the title searched for its printed date
 _YEAR_DATE = re.compile(r"\d{4}\s*[-/.年]")
@@ -55,6 +56,8 @@ _DATE_META = ("article:published_time", "og:article:published_time", "og:release
 def read_article_page(page: Page, options: dict[str, Any] | None = None) -> tuple[Article, RelatedBlock]:
     """The article page read: its ``Article`` (metadata, heading and related headlines) and the block as listed."""
     select = dict((options or {}).get("select") or {})
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(page.text, "lxml")
     metas = _meta_values(soup)
     article = Article(url=page.url)

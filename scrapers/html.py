@@ -40,9 +40,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from bs4 import BeautifulSoup, Tag
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
@@ -50,6 +48,9 @@ from monitor.core.page import Page
 from monitor.core.urls import non_web_link, resolve_link
 from scrapers.markup import SUMMARY_MAX_CHARS, FieldSelector, base_url_of, clip, collapse_whitespace, compile_css
 from scrapers.registry import register
+
+if TYPE_CHECKING:   # the parser is imported where a page is read: `check` and `status` never load it
+    from bs4 import Tag
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ def scrape_html(page: Page, options: dict[str, Any]) -> list[RawItem]:
     if not page.body.strip():
         raise ScrapeError(f"html: the page at {page.url} is empty, so selector {item_css!r} matched nothing",
                           error_class="selector_empty")
+
+    from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page.text, "lxml")
     base_url = base_url_of(soup, page.url)

@@ -24,10 +24,10 @@ from __future__ import annotations
 import html.entities
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import soupsieve
-from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+if TYPE_CHECKING:   # bs4 and soupsieve are imported where a page is read: `check` and `status` never load them
+    from bs4 import BeautifulSoup, Tag
 
 from monitor.core.errors import ScrapeError
 from monitor.core.page import Page
@@ -43,7 +43,6 @@ BLOCK_TAGS = frozenset({
     "th", "thead", "tr", "ul", "option", "select", "textarea",
 })
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
-_SKIP_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 _MARKUP_HINT = re.compile(r"<[A-Za-z!/?]|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?")
 _BARE_AMPERSAND = re.compile(r"&([A-Za-z][A-Za-z0-9]*;?)")
 _AMPERSAND = re.compile(r"&(?:#\d+;|#[xX][0-9A-Fa-f]+;|([A-Za-z][A-Za-z0-9]*;?))?")
@@ -69,6 +68,9 @@ def clip(text: str, max_chars: int) -> str:
 
 def element_text(element: Tag) -> str:
     """Visible text of an element: inline markup joined as is, blocks spaced apart, whitespace collapsed."""
+    from bs4 import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+
+    skip_strings = (Comment, Declaration, Doctype, ProcessingInstruction)
     parts: list[str] = []
     # An explicit stack rather than recursion: a hostile page may nest elements thousands deep.
     stack: list[tuple[Any, str]] = [(iter(element.children), "")]
@@ -79,7 +81,7 @@ def element_text(element: Tag) -> str:
             stack.pop()
             parts.append(closer)
         elif isinstance(child, NavigableString):
-            if not isinstance(child, _SKIP_STRINGS):
+            if not isinstance(child, skip_strings):
                 parts.append(str(child))
         elif isinstance(child, Tag):
             name = (child.name or "").lower()
@@ -127,6 +129,8 @@ def plain_text(fragment: str | None, max_chars: int | None = None) -> str:
     if not fragment:
         return ""
     if _MARKUP_HINT.search(fragment):
+        from bs4 import BeautifulSoup
+
         text = element_text(BeautifulSoup(_BARE_AMPERSAND.sub(_escape_bare_ampersand, fragment), "html.parser"))
     else:
         text = collapse_whitespace(fragment)
@@ -138,6 +142,8 @@ def plain_text(fragment: str | None, max_chars: int | None = None) -> str:
 
 def compile_css(css: str, where: str, kind: str):
     """A compiled CSS selector; ScrapeError (bad_selector) naming the kind and config key if it is not valid CSS."""
+    import soupsieve
+
     try:
         return soupsieve.compile(css)
     except (soupsieve.SelectorSyntaxError, ValueError, TypeError) as exc:

@@ -34,13 +34,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-
-from bs4 import BeautifulSoup, Comment, Tag
+from typing import TYPE_CHECKING
 
 from monitor.core.fold import fold_text, split_truncation
 from monitor.core.model import RawItem
 from monitor.core.urls import canonical_url, index_page, resolve_link, site_of
 from scrapers.markup import collapse_whitespace, compile_css, element_text
+
+if TYPE_CHECKING:   # the parser is imported where a page is read: `check` and `status` never load it
+    from bs4 import BeautifulSoup, Tag
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,8 @@ def _heading_key(text: str) -> str:
 
 def _headings(soup: BeautifulSoup) -> list[tuple[int, int, Tag, str]]:
     """(tier, document position, element, heading) for every heading element on the page."""
+    from bs4 import Comment
+
     found: dict[int, tuple[int, int, Tag, str]] = {}
     for position, string in enumerate(soup.find_all(string=_ANY_HEADING)):
         if isinstance(string, Comment) or string.parent is None or string.parent.name in _SKIP_PARENTS:
@@ -174,6 +178,8 @@ def _lone_headline(heading: Tag, heading_ids: set[int], base_url: str, self_keys
                    self_title: str) -> tuple[Tag, str, str, Tag] | None:
     """The one headline link of the first element after the heading that holds headline links (climbing as
     ``_block_links`` does), unless that link is an advertisement."""
+    from bs4 import Tag
+
     node = heading
     for _level in range(MAX_CLIMB):
         for sibling in node.next_siblings:
@@ -215,6 +221,8 @@ def _contains_heading(element: Tag, heading_ids: set[int]) -> bool:
 def _block_links(heading: Tag, heading_ids: set[int], base_url: str, self_keys: set[str],
                  self_title: str) -> list[tuple[Tag, str, str, Tag]]:
     """The headline links of the block a heading introduces: (link, url, title, the item element holding it)."""
+    from bs4 import Tag
+
     node = heading
     for _level in range(MAX_CLIMB):
         run: list[tuple[Tag, str, str, Tag]] = []
@@ -265,6 +273,8 @@ def _links_in(container: Tag, base_url: str, self_keys: set[str], self_title: st
 
 def _media_tail(anchor: Tag) -> str | None:
     """The text of a play/listen badge closing the link (BBC: ``<span class="cta">收听 05:02</span>``), if any."""
+    from bs4 import Tag
+
     last = next((c for c in reversed(anchor.contents) if not (isinstance(c, str) and not c.strip())), None)
     if not isinstance(last, Tag) or last is anchor.contents[0]:
         return None

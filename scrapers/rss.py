@@ -51,9 +51,7 @@ import io
 import logging
 import re
 from datetime import UTC, datetime
-from typing import Any
-
-import feedparser
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.dates import parse_date, parse_zoned
 from monitor.core.errors import ScrapeError
@@ -62,6 +60,9 @@ from monitor.core.page import Page
 from monitor.core.urls import origin, resolve_link
 from scrapers.markup import SUMMARY_MAX_CHARS, clip, describe_page, escape_bare_ampersands, plain_text, xml_bytes
 from scrapers.registry import register
+
+if TYPE_CHECKING:   # the parser is imported where a page is read: `check` and `status` never load it
+    import feedparser
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def parse_feed(text: str, base_url: str | None = None) -> feedparser.FeedParserD
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
+    import feedparser
+
     return feedparser.parse(io.BytesIO(xml_bytes(escape_bare_ampersands(text))), response_headers=headers)
 
 

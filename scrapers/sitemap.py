@@ -47,8 +47,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from lxml import etree
-
 from monitor.core.dates import parse_zoned
 from monitor.core.errors import ScrapeError
 from monitor.core.model import RawItem
@@ -115,6 +113,8 @@ class _Document:
 
     def elements(self) -> Iterator[tuple[str, Any]]:
         """``("root", root)`` once, then each top-level entry element (``url``/``sitemap``) as it ends."""
+        from lxml import etree  # imported where a sitemap is read: `check` and `status` never load it
+
         parser = etree.iterparse(
             io.BytesIO(self.utf8), events=("start", "end"), encoding="utf-8", no_network=True,
             resolve_entities=False, load_dtd=False, huge_tree=False, recover=True, remove_comments=True,

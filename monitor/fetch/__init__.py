@@ -14,7 +14,16 @@ The rest of the code imports ``Fetcher``, ``FetchResult`` and ``HttpSettings`` f
 * ``fetcher``   - ``Fetcher`` and ``FetchResult``: one fetch from the top (redirects, robots.txt, retries).
 """
 
-from monitor.fetch.fetcher import Fetcher, FetchResult
 from monitor.fetch.settings import HttpSettings
 
 __all__ = ["Fetcher", "FetchResult", "HttpSettings"]
+
+
+def __getattr__(name: str):
+    """``Fetcher`` and ``FetchResult`` on first use: importing the package (for ``HttpSettings``, as config does)
+    must not load requests, which commands that fetch nothing (``check``, ``status``) never need."""
+    if name in ("Fetcher", "FetchResult"):
+        from monitor.fetch import fetcher
+
+        return getattr(fetcher, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from monitor.core.model import Item, RawItem
-from monitor.prepare.normalise import normalise
 from monitor.prepare.topics import TopicRule, match_topics, wanted
 
 
@@ -36,6 +35,8 @@ def prepare(raw_items: Iterable[RawItem], *, zone: tzinfo, rules: tuple[TopicRul
             origin: str = "scraped", reference: datetime | None = None) -> Prepared:
     """Normalise each raw item, label it with every topic of ``rules`` it matches, and keep it if ``keep`` (the
     source's own topics) wants it. ``reference`` dates a printed date that has no year (``12月11日``)."""
+    from monitor.prepare.normalise import normalise  # here: config imports this package for TopicRule alone
+
     keep = tuple(keep)
     prepared = Prepared()
     for raw in raw_items:
