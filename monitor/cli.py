@@ -17,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from monitor.config import Config, load_config
@@ -256,7 +255,7 @@ def _port_hint(config: Config, problem: str) -> str:
 def cmd_serve(config: Config, args) -> int:
     """Datasette over an existing database. Nothing is created, and nothing written unless the file was made by an
     older release: then it is migrated first, as ``once`` or ``run`` would, so its tables match the descriptions."""
-    from db.publish import browse_url, datasette_command, port_problem, write_metadata
+    from db.publish import browse_url, datasette_command, datasette_workdir, port_problem, write_metadata
     from db.readonly import schema_version
     from db.schema import SCHEMA_VERSION
     from db.store import Store
@@ -277,8 +276,8 @@ def cmd_serve(config: Config, args) -> int:
                  SCHEMA_VERSION)
         with _opening_database(config):
             Store(config.database, dates.zone(config.timezone)).close()
-    with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
-        metadata = write_metadata(config.database, Path(workdir))
+    with datasette_workdir() as workdir:
+        metadata = write_metadata(config.database, workdir)
         command = datasette_command(config.database, metadata, host, port)
         log.info("Datasette serving %s at %s", config.database, browse_url(config.database, host, port))
         return _foreground(command)
@@ -298,9 +297,11 @@ def _foreground(command: list[str]) -> int:
         if child is not None:
             child.send_signal(signum)
 
+    from db.publish import start_tied
+
     previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        child = subprocess.Popen(command)
+        child = start_tied(command)
         if received:
             child.send_signal(received[0])
         status = child.wait()

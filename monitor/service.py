@@ -15,11 +15,9 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import signal
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
@@ -29,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from db.health import backoff_delay
-from db.publish import start_datasette, write_metadata
+from db.publish import datasette_workdir, start_datasette, write_metadata
 from db.store import Store
 from monitor.config import Config, SourceConfig
 from monitor.core import dates
@@ -240,7 +238,7 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
             signal.signal(signum, lambda number, frame: stop.set())
     monitor = Monitor.open(config)
     datasette = None
-    with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
+    with datasette_workdir() as workdir:
         try:
             monitor.import_configured_seeds()
             scheduler = build_scheduler(monitor)
@@ -249,7 +247,7 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
                 monitor.store.set_next_run(job.name, job.next_run_time)
             log.info("scheduled %d sources; database %s", len(scheduler.get_jobs()), config.database)
             if with_datasette:
-                datasette = start_datasette(config.database, write_metadata(config.database, Path(workdir)), host, port)
+                datasette = start_datasette(config.database, write_metadata(config.database, workdir), host, port)
             while not stop.wait(1.0):
                 if datasette is not None and datasette.poll() is not None:
                     log.error("Datasette exited with status %s; the monitor keeps running", datasette.returncode)
