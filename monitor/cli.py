@@ -209,7 +209,38 @@ def cmd_seed(config: Config, args) -> int:
     return status
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT reached ``once`` (raised in the main thread by the signal handler)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGTERM and SIGINT raise ``_Stopped`` in the main thread, once: a second signal is then let pass (a handler
+    that does nothing; SIG_IGN would make Python raise "ignored due to race condition" for one already pending)."""
+    def stop(signum, frame) -> None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, _let_pass)
+        raise _Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _let_pass(signum, frame) -> None:
+    """A signal arriving while ``once`` already stops: nothing more to do."""
+
+
 def cmd_once(config: Config, args) -> int:
+    """One pass. Stopped by SIGTERM or SIGINT, runs not started are not, runs in flight get a few seconds
+    (``service.STOP_GRACE``), and those still going are recorded ``interrupted``; exit status 1."""
     from monitor.service import Monitor
 
     for name in args.sources:
@@ -219,14 +250,29 @@ def cmd_once(config: Config, args) -> int:
     with _opening_database(config):
         monitor = Monitor.open(config)
     try:
-        if not args.sources:
-            monitor.import_configured_seeds()
-        results = monitor.run_once(args.sources or None)
-    finally:
-        monitor.close()
+        with _stop_on_signals():
+            if not args.sources:
+                monitor.import_configured_seeds()
+            results = monitor.run_once(args.sources or None)
+    except _Stopped as stopped:
+        _end_interrupted(monitor, stopped.name)
+    monitor.close()
     for result in results:
         print(result.line())
     return EXIT_FAILED if any(r.status == "error" for r in results) else EXIT_OK
+
+
+def _end_interrupted(monitor, signal_name: str) -> None:
+    """Record the runs still in flight as interrupted, say so, and end the process (worker threads with it)."""
+    reason = f"stopped by {signal_name} before this run finished"
+    closed = monitor.store.close_for_exit(reason)
+    for _, source in closed:
+        print(f"{source}: error (interrupted): {reason}")
+    print(f"stopped by {signal_name}: {len(closed)} runs interrupted", file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_FAILED)
 
 
 def cmd_run(config: Config, args) -> int:

@@ -37,6 +37,9 @@ from monitor.seeding import import_seed
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 3.0    # seconds `once` gives runs in flight to finish after SIGTERM/SIGINT
+
+
 @dataclass
 class Monitor:
     """What a scheduled job needs: the config, the one store (writer) and the one fetcher."""
@@ -66,11 +69,23 @@ class Monitor:
                          result.items_new, result.links_new)
 
     def run_once(self, names: list[str] | None = None) -> list[RunResult]:
-        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite)."""
+        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite).
+
+        An exception in the waiting thread (``once`` stopped by a signal) cancels the runs not started, gives those
+        in flight ``STOP_GRACE`` seconds to finish, and propagates: the caller closes the others as interrupted.
+        """
         sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers)) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers))
+        try:
             futures = {source.name: pool.submit(self.run, source) for source in _interleave_hosts(sources)}
             return [futures[source.name].result() for source in sources]
+        except BaseException:
+            self.stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            concurrent.futures.wait(list(futures.values()), timeout=STOP_GRACE)
+            raise
+        finally:
+            pool.shutdown(wait=False)
 
     def run(self, source: SourceConfig) -> RunResult:
         return run_source(source, config=self.config, store=self.store, fetcher=self.fetcher, zone=self.zone)

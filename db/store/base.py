@@ -37,6 +37,7 @@ class StoreBase:
         self.db = sqlite_utils.Database(conn)
         self.story_index = StoryIndex(conn)
         self._lock = threading.RLock()
+        self.open_runs: set[int] = set()     # runs this process started and has not finished (Runs.start_run)
 
     def close(self) -> None:
         with self._lock:
