@@ -47,7 +47,7 @@ MAX_COMPARED = 2           # of the in-memory ones, compared in full (the closes
 MAX_EXACT = 50             # rows with the same core title looked at per item (most recent first)
 MAX_CUT = 100              # cut-short titles looked at per full title (most recent first)
 WINDOW_CACHE_DAYS = 14     # recent days whose keys are kept in memory (at least 2 * STORY_WINDOW_DAYS + 1)
-SQLITE_CACHE_KIB = 64 * 1024      # the store connection's page cache
+SQLITE_CACHE_KIB = 8 * 1024       # the store connection's page cache (64 MiB grew the service by ~50 MB)
 WINDOW_CACHE_MAX_ITEMS = 60_000    # a denser stream than this uses story_keys only (bounds the cache: ~2 KB/item)
 
 _COLUMNS = "id, title, title_key, core_key, title_cut, url_key, publisher, publisher_key, published_at, " \
@@ -244,8 +244,8 @@ class StoryIndex:
             return cache
         if cache is not None and hi <= cache.last:
             return None                                   # older than the cache: story_keys
-        if hi > date.today().toordinal() + 2 * STORY_WINDOW_DAYS:
-            return None                                   # dated in the future (a wrong date): never move the cache
+        if hi > date.today().toordinal() + 2 * STORY_WINDOW_DAYS or lo < 1:
+            return None                                   # dated in the future or year 1 (a wrong date): story_keys
         if cache is None and self._too_dense is not None and hi <= self._too_dense:
             return None                                   # found too dense: not loaded again for every item
         first = hi - WINDOW_CACHE_DAYS + 1

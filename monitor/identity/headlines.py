@@ -197,7 +197,7 @@ def _tokens(spaced: str) -> tuple[frozenset[str], list[str]]:
     return frozenset(tokens), words
 
 
-HEADLINE_CACHE_SIZE = 4096   # headlines kept (a few KB each, their token sets): a bound on the service's memory
+HEADLINE_CACHE_SIZE = 2048   # headlines kept (a few KB each, their token sets): a bound on the service's memory
 
 
 @lru_cache(maxsize=HEADLINE_CACHE_SIZE)

@@ -26,7 +26,7 @@ _MIX_A, _MIX_B = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9
 
 # Bounded (a live service asks for new tokens with every new headline): tokens (~300 bytes an entry), key sets.
 TOKEN_CACHE_SIZE = 1 << 15
-BAND_KEYS_CACHE_SIZE = 4096
+BAND_KEYS_CACHE_SIZE = 2048
 
 
 @lru_cache(maxsize=TOKEN_CACHE_SIZE)

@@ -89,3 +89,25 @@ def test_what_a_stored_item_keeps_in_memory_is_small(store):
     finally:
         tracemalloc.stop()
     assert held / 1500 < 3000, f"{held / 1500:.0f} bytes held per stored item"
+
+
+def test_a_page_of_many_items_is_stored_batch_by_batch_and_keeps_its_cap(monitor_for):
+    """A huge page is prepared and stored ``STORE_BATCH`` items at a time (its parsed tree and body let go): the
+    figures are in ``bench/bench_big_feed.py``. Here: the batches add up, and ``max_items`` holds across them."""
+    from monitor.pipeline import STORE_BATCH
+    from tests.fetch_server import answer, serve
+
+    count = 2 * STORE_BATCH + 500
+    entries = "".join(f"<item><title>{text} {i}</title><link>http://many.example/{i}</link></item>"
+                      for i, text in enumerate(titles(count, seed=5)))
+    body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>many</title>'
+            f"<link>http://many.example/</link>{entries}</channel></rss>").encode()
+    with serve() as server:
+        server.routes["/many.xml"] = answer(200, body, {"Content-Type": "application/rss+xml"})
+        monitor = monitor_for([{"name": "many", "kind": "rss", "url": server.url("/many.xml"), "every": "1h",
+                                "max_items": count - 300}])
+        result = monitor.run_once()[0]
+    assert (result.status, result.items_seen, result.items_new) == ("ok", count - 300, count - 300)
+    assert "300 more items were not stored" in result.note
+    stored = monitor.store.conn.execute("SELECT count(*), count(DISTINCT url_key) FROM items").fetchone()
+    assert tuple(stored) == (count - 300, count - 300)
