@@ -13,17 +13,30 @@ Safe to expose: the file is read-only to Datasette, the host is 127.0.0.1 unless
 query has a time limit (``sql_time_limit_ms``), arbitrary SQL is off unless ``datasette.allow_sql`` is true,
 ``/robots.txt`` disallows crawling (the plug-in), and a password is asked when ``NEWS_MONITOR_PASSWORD_HASH`` holds
 a ``datasette-auth-passwords`` hash (``password_protection``).
+
+Datasette dies with the process that started it, however that one ends (``kill -9`` included): on Linux the child
+asks the kernel for SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)``, ``tied_to_parent``), so a restarted
+service finds the port free. The metadata file Datasette reads lives in a ``news-monitor-<pid>-*`` temporary folder
+(``datasette_workdir``); a folder whose process is gone (killed before it could remove it) is removed by the next
+start.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import json
 import logging
 import os
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from db.metadata import datasette_metadata
@@ -106,7 +119,81 @@ def port_problem(host: str, port: int) -> str | None:
         return f"cannot listen on {host} port {port} ({error.strerror or error})"
 
 
+WORKDIR_PREFIX = "news-monitor-"
+_WORKDIR = re.compile(re.escape(WORKDIR_PREFIX) + r"(\d+)-")
+
+
+@contextlib.contextmanager
+def datasette_workdir() -> Iterator[Path]:
+    """A temporary folder for Datasette's metadata, named after this process; removed at the end, and the folders
+    of processes that no longer exist (a ``kill -9`` gives no chance to remove them) are removed first."""
+    remove_stale_workdirs()
+    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as workdir:
+        yield Path(workdir)
+
+
+def remove_stale_workdirs(parent: Path | None = None) -> list[Path]:
+    """Remove our temporary folders (``news-monitor-<pid>-*``, ours by owner) whose process is gone."""
+    parent = Path(parent or tempfile.gettempdir())
+    removed = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _WORKDIR.match(entry.name)
+        try:
+            if not match or entry.is_symlink() or not entry.is_dir() or entry.stat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        if not _process_exists(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # someone else's process
+        return True
+    return True
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def tied_to_parent():
+    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies (Linux; None elsewhere).
+
+    Everything is looked up before the fork: the function runs in the child, where only async-signal-safe work
+    is safe. If the parent died between the fork and the ``prctl``, the child ends itself at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_death_signal
+
+
+def start_tied(command: list[str]) -> subprocess.Popen:
+    """``command`` as a child process that dies with this one (``tied_to_parent``)."""
+    return subprocess.Popen(command, preexec_fn=tied_to_parent())
+
+
 def start_datasette(database: Path, metadata: Path, host: str, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(datasette_command(database, metadata, host, port))
+    process = start_tied(datasette_command(database, metadata, host, port))
     log.info("Datasette serving %s at %s", database, browse_url(database, host, port))
     return process

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, insort
 from collections import Counter, defaultdict
 from datetime import date
 from operator import itemgetter
@@ -47,8 +47,8 @@ MAX_COMPARED = 2           # of the in-memory ones, compared in full (the closes
 MAX_EXACT = 50             # rows with the same core title looked at per item (most recent first)
 MAX_CUT = 100              # cut-short titles looked at per full title (most recent first)
 WINDOW_CACHE_DAYS = 14     # recent days whose keys are kept in memory (at least 2 * STORY_WINDOW_DAYS + 1)
-SQLITE_CACHE_KIB = 64 * 1024      # the store connection's page cache
-WINDOW_CACHE_MAX_ITEMS = 150_000   # a denser stream than this uses story_keys only (bounds the cache's memory)
+SQLITE_CACHE_KIB = 8 * 1024       # the store connection's page cache (64 MiB grew the service by ~50 MB)
+WINDOW_CACHE_MAX_ITEMS = 60_000    # a denser stream than this uses story_keys only (bounds the cache: ~2 KB/item)
 
 _COLUMNS = "id, title, title_key, core_key, title_cut, url_key, publisher, publisher_key, published_at, " \
            "first_seen_at, origin, story_id"
@@ -70,118 +70,113 @@ def _closest_first(pair: tuple[float | None, sqlite3.Row]) -> float:
 
 
 class _Recent(NamedTuple):
+    """What the window keeps of one item: little, since it holds every recent item (its row is read when needed)."""
+
     day: int
-    bigrams: frozenset[str]
+    core_key: str                 # as stored when the item was added: its bigrams are the quick score's view
     cut: str
     keys: tuple[int, ...]
-    row: sqlite3.Row              # the item's identity columns (_COLUMNS), kept current by StoryIndex.touch
 
 
-class _Postings:
-    """The items holding one key, by day: two parallel lists sorted by day, so a window is one slice."""
-
-    __slots__ = ("days", "ids")
-
-    def __init__(self) -> None:
-        self.days: list[int] = []
-        self.ids: list[int] = []
-
-    def add(self, day: int, item_id: int) -> None:
-        at = bisect_right(self.days, day)
-        self.days.insert(at, day)
-        self.ids.insert(at, item_id)
-
-    def remove(self, day: int, item_id: int) -> None:
-        for at in range(bisect_left(self.days, day), bisect_right(self.days, day)):
-            if self.ids[at] == item_id:
-                del self.days[at], self.ids[at]
-                return
+_DAY_SHIFT = 40                   # a posting is one int: day << _DAY_SHIFT | item id (ids stay below 2**40)
+_ID_MASK = (1 << _DAY_SHIFT) - 1
 
 
 class _WindowCache:
-    """The band keys of the items of days ``first``..``last``, in memory (see the module docstring)."""
+    """The band keys of the items of days ``first``..``last``, in memory (see the module docstring).
+
+    ``postings`` maps a key to the sorted postings (day and item id packed in one int) of the items holding it, so
+    a window is one slice; about 2 KB per item in all (``WINDOW_CACHE_MAX_ITEMS`` bounds the number of items).
+    """
 
     def __init__(self, first: int, last: int):
         self.first, self.last = first, last
         self.entries: dict[int, _Recent] = {}
-        self.postings: dict[int, _Postings] = defaultdict(_Postings)
+        self.postings: dict[int, list[int]] = {}
 
     def covers(self, lo: int, hi: int) -> bool:
         return self.first <= lo and hi <= self.last
 
-    def add(self, item_id: int, day: int, keys: tuple[int, ...], row: sqlite3.Row) -> None:
+    def add(self, item_id: int, day: int, keys: tuple[int, ...], core_key: str, cut: str) -> None:
         if self.first <= day <= self.last and item_id not in self.entries:
-            self.entries[item_id] = _Recent(day, bigrams(row["core_key"] or ""), row["title_cut"] or "",
-                                            keys, row)
+            self.entries[item_id] = _Recent(day, core_key, cut, keys)
+            posting = day << _DAY_SHIFT | item_id
             for k in keys:
-                self.postings[k].add(day, item_id)
+                held = self.postings.get(k)
+                if held is None:
+                    self.postings[k] = [posting]
+                else:
+                    insort(held, posting)
 
     def remove(self, item_id: int) -> None:
         entry = self.entries.pop(item_id, None)
         if entry:
+            posting = entry.day << _DAY_SHIFT | item_id
             for k in entry.keys:
-                self.postings[k].remove(entry.day, item_id)
+                held = self.postings.get(k)
+                if held is not None:
+                    at = bisect_left(held, posting)
+                    if at < len(held) and held[at] == posting:
+                        del held[at]
+                    if not held:
+                        del self.postings[k]
 
     def drop_before(self, day: int) -> None:
         for item_id in [i for i, e in self.entries.items() if e.day < day]:
             del self.entries[item_id]
+        bound = day << _DAY_SHIFT
         for key in list(self.postings):
-            postings = self.postings[key]
-            cut = bisect_left(postings.days, day)
-            del postings.days[:cut], postings.ids[:cut]
-            if not postings.ids:
+            held = self.postings[key]
+            cut = bisect_left(held, bound)
+            if cut == len(held):
                 del self.postings[key]
+            elif cut:
+                del held[:cut]
         self.first = day
 
-    def candidates(self, h: Headline, keys: tuple[int, ...], lo: int, hi: int) -> list[tuple[float, sqlite3.Row]]:
+    def candidates(self, h: Headline, keys: tuple[int, ...], lo: int, hi: int) -> list[tuple[float, int]]:
         """Of the ``MAX_CANDIDATES`` items of days lo..hi sharing the most keys with ``h`` (as ``story_keys``
         would rank them; ties in the order the keys found them), the ``MAX_COMPARED`` closest on character bigrams
-        (``identity.quick_score``, row).
+        (``identity.quick_score``, item id).
 
         A key held by more than ``MAX_POSTINGS`` items of the window tells nothing, as a stop word would not (dense
         templated families share such keys): it is not used. The hot path of a live monitor, so written flat.
         """
         postings, found = self.postings, []
+        start, stop = lo << _DAY_SHIFT, (hi + 1) << _DAY_SHIFT
         for key in keys:
             held = postings.get(key)
             if held is not None:
-                days = held.days
-                i = bisect_left(days, lo)
-                j = bisect_right(days, hi, i)
+                i = bisect_left(held, start)
+                j = bisect_left(held, stop, i)
                 if j - i <= MAX_POSTINGS:
-                    found += held.ids[i:j]
+                    found += held[i:j]
         if not found:
             return []
         entries, scored = self.entries, []
-        for item_id, _ in sorted(Counter(found).items(), key=itemgetter(1), reverse=True)[:MAX_CANDIDATES]:
+        for posting, _ in sorted(Counter(found).items(), key=itemgetter(1), reverse=True)[:MAX_CANDIDATES]:
+            item_id = posting & _ID_MASK
             entry = entries[item_id]
-            score = quick_score(h, entry.bigrams, entry.cut)
+            score = quick_score(h, bigrams(entry.core_key), entry.cut)
             if score is not None:
                 scored.append((score, item_id))
         scored.sort(reverse=True)
-        return [(score, entries[item_id].row) for score, item_id in scored[:MAX_COMPARED]]
+        return scored[:MAX_COMPARED]
 
     def load(self, key_rows, item_rows) -> None:
-        """Fill days in bulk: story_keys rows (day, key, item_id) and items rows (id, day, row)."""
+        """Fill days in bulk: story_keys rows (day, key, item_id) and items rows (id, day, core key, cut)."""
         keys_of: dict[int, list[int]] = defaultdict(list)
-        fresh: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        # One int object per day and per item, whatever the number of keys: the look-ups touch fewer cache lines.
-        same: dict[int, int] = {}
+        fresh: dict[int, list[int]] = defaultdict(list)
         for day, key, item_id in key_rows:
             if item_id not in self.entries:
-                day, item_id = same.setdefault(day, day), same.setdefault(item_id, item_id)
-                fresh[key].append((day, item_id))
+                fresh[key].append(day << _DAY_SHIFT | item_id)
                 keys_of[item_id].append(key)
-        for key, pairs in fresh.items():
-            postings = self.postings[key]
-            merged = sorted(zip(postings.days, postings.ids, strict=True)) + sorted(pairs)
-            merged.sort()
-            postings.days = [day for day, _ in merged]
-            postings.ids = [item_id for _, item_id in merged]
-        for item_id, day, row in item_rows:
+        for key, added in fresh.items():
+            held = self.postings.get(key)
+            self.postings[key] = sorted(added) if held is None else sorted(held + added)
+        for item_id, day, core_key, cut in item_rows:
             if item_id in keys_of:
-                self.entries[item_id] = _Recent(day, bigrams(row["core_key"] or ""), row["title_cut"] or "",
-                                                tuple(keys_of[item_id]), row)
+                self.entries[item_id] = _Recent(day, core_key, cut, tuple(keys_of[item_id]))
 
 
 class StoryIndex:
@@ -190,6 +185,7 @@ class StoryIndex:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
         self._cache: _WindowCache | None = None
+        self._too_dense: int | None = None          # the last day of a window found over WINDOW_CACHE_MAX_ITEMS
         self._cut_keys: set[int] | None = None     # every day-0 (cut-title) key, so most titles skip that look-up
         # The identity look-ups' hot pages (story_keys, items' key indexes) outgrow SQLite's 2 MiB default.
         conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
@@ -207,7 +203,9 @@ class StoryIndex:
         self.conn.executemany("INSERT OR IGNORE INTO story_keys (day, key, item_id) VALUES (?, ?, ?)", rows)
         cache = self._cache
         if cache is not None and cache.first <= day <= cache.last:
-            cache.add(item_id, day, bands, self._row(item_id))
+            cache.add(item_id, day, bands, h.key, h.cut)
+            if len(cache.entries) > WINDOW_CACHE_MAX_ITEMS:
+                self._give_up_window(cache)
         if self._cut_keys is not None:
             self._cut_keys.update(cut_keys(h))
 
@@ -218,14 +216,14 @@ class StoryIndex:
             self._cache.remove(item_id)
 
     def touch(self, item_id: int) -> None:
-        """The item's row changed (a URL or publisher filled in): the in-memory copy follows."""
-        cache = self._cache
-        entry = cache.entries.get(item_id) if cache is not None else None
-        if entry is not None:
-            cache.entries[item_id] = entry._replace(row=self._row(item_id))
+        """The item's row changed (a URL or publisher filled in); nothing to do: the window reads rows when needed."""
 
-    def _row(self, item_id: int) -> sqlite3.Row:
-        return self.conn.execute(f"SELECT {_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
+    def _give_up_window(self, cache: _WindowCache) -> None:
+        """The window holds more items than the memory bound allows: story_keys answers until the days move on."""
+        log.info("story index: more than %d items within %d days; candidates come from story_keys",
+                 WINDOW_CACHE_MAX_ITEMS, WINDOW_CACHE_DAYS)
+        self._too_dense = cache.last
+        self._cache = None
 
     def invalidate(self) -> None:
         """Forget the in-memory keys (after a rolled-back batch); they are loaded again when needed."""
@@ -246,8 +244,10 @@ class StoryIndex:
             return cache
         if cache is not None and hi <= cache.last:
             return None                                   # older than the cache: story_keys
-        if hi > date.today().toordinal() + 2 * STORY_WINDOW_DAYS:
-            return None                                   # dated in the future (a wrong date): never move the cache
+        if hi > date.today().toordinal() + 2 * STORY_WINDOW_DAYS or lo < 1:
+            return None                                   # dated in the future or year 1 (a wrong date): story_keys
+        if cache is None and self._too_dense is not None and hi <= self._too_dense:
+            return None                                   # found too dense: not loaded again for every item
         first = hi - WINDOW_CACHE_DAYS + 1
         if cache is None or first > cache.last:
             cache = _WindowCache(first, hi)
@@ -255,7 +255,9 @@ class StoryIndex:
         else:
             self._load(cache, cache.last + 1, hi)
             cache.drop_before(first)
-        self._cache = cache if len(cache.entries) <= WINDOW_CACHE_MAX_ITEMS else None
+        self._cache = cache
+        if len(cache.entries) > WINDOW_CACHE_MAX_ITEMS:
+            self._give_up_window(cache)
         return self._cache
 
     def _load(self, cache: _WindowCache, first: int, last: int) -> None:
@@ -265,7 +267,8 @@ class StoryIndex:
                                      (first, last)).fetchall()
         start, end = date.fromordinal(first).isoformat(), date.fromordinal(last + 1).isoformat()
         item_rows = [
-            (row["id"], event_day(row["published_at"], row["first_seen_at"]), row)
+            (row["id"], event_day(row["published_at"], row["first_seen_at"]), row["core_key"] or "",
+             row["title_cut"] or "")
             for row in self.conn.execute(
                 f"SELECT {_COLUMNS} FROM items WHERE published_at >= ? AND published_at < ? UNION ALL "
                 f"SELECT {_COLUMNS} FROM items WHERE first_seen_at >= ? AND first_seen_at < ? "
@@ -302,9 +305,9 @@ class StoryIndex:
                 if isinstance(candidate, int):
                     ids.append(candidate)
                 else:
-                    score, row = candidate
-                    if rows.setdefault(row["id"], row) is row:
-                        scores[row["id"]] = score
+                    score, item_id = candidate
+                    if item_id not in rows:
+                        scores[item_id] = score
         lookups = cut_lookup_keys(h)
         if lookups and self._may_complete(lookups):   # cut-short titles this one may complete, whatever their day
             ids += [item_id for (item_id,) in self.conn.execute(
@@ -316,11 +319,15 @@ class StoryIndex:
                     ids += [item_id for (item_id,) in self.conn.execute(
                         f"SELECT id FROM items WHERE {column} > ? AND {column} < ? AND title_cut = '' "
                         f"LIMIT {MAX_EXACT}", (fragment, fragment + "\U0010ffff"))]
-        ids = [item_id for item_id in dict.fromkeys(ids) if item_id not in rows]
+        ids = [item_id for item_id in dict.fromkeys([*scores, *ids]) if item_id not in rows]
         if ids:
             placeholders = ",".join("?" * len(ids))
-            for row in self.conn.execute(f"SELECT {_COLUMNS} FROM items WHERE id IN ({placeholders})", ids):
-                rows[row["id"]] = row
+            fetched = {row["id"]: row for row in
+                       self.conn.execute(f"SELECT {_COLUMNS} FROM items WHERE id IN ({placeholders})", ids)}
+            for item_id in scores:        # the window's candidates first, in its order, as they always were
+                if item_id in fetched:
+                    rows[item_id] = fetched.pop(item_id)
+            rows.update(fetched)
         if not rows:
             return []
         # The closest on character bigrams first; once one is a near-duplicate, the less close ones are not compared
@@ -338,8 +345,8 @@ class StoryIndex:
         found.sort(key=lambda candidate: candidate.rank(day))
         return found
 
-    def _band_candidates(self, h: Headline, day: int) -> list[int] | list[tuple[float, sqlite3.Row]]:
-        """Items within the story window sharing band keys with ``h``, the most shared first: (quick score, row)
+    def _band_candidates(self, h: Headline, day: int) -> list[int] | list[tuple[float, int]]:
+        """Items within the story window sharing band keys with ``h``, the most shared first: (quick score, id)
         from the in-memory window (only those whose core key may match), else their ids from story_keys."""
         keys = band_keys(h.tokens)
         if not keys:

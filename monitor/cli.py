@@ -17,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -231,7 +230,38 @@ def cmd_seed(config: Config, args) -> int:
     return status
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT reached ``once`` (raised in the main thread by the signal handler)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGTERM and SIGINT raise ``_Stopped`` in the main thread, once: a second signal is then let pass (a handler
+    that does nothing; SIG_IGN would make Python raise "ignored due to race condition" for one already pending)."""
+    def stop(signum, frame) -> None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, _let_pass)
+        raise _Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _let_pass(signum, frame) -> None:
+    """A signal arriving while ``once`` already stops: nothing more to do."""
+
+
 def cmd_once(config: Config, args) -> int:
+    """One pass. Stopped by SIGTERM or SIGINT, runs not started are not, runs in flight get a few seconds
+    (``service.STOP_GRACE``), and those still going are recorded ``interrupted``; exit status 1."""
     from monitor.service import Monitor
 
     for name in args.sources:
@@ -241,16 +271,32 @@ def cmd_once(config: Config, args) -> int:
     with _opening_database(config):
         monitor = Monitor.open(config)
     try:
-        if not args.sources:
-            monitor.import_configured_seeds()
-        total = len(args.sources) or sum(1 for source in config.sources if source.enabled)
-        with progress("sources", total=total, unit="source") as bar:
-            results = monitor.run_once(args.sources or None, on_result=lambda result: bar.advance())
+        with _stop_on_signals():
+            if not args.sources:
+                monitor.import_configured_seeds()
+            total = len(args.sources) or sum(1 for source in config.sources if source.enabled)
+            with progress("sources", total=total, unit="source") as bar:
+                results = monitor.run_once(args.sources or None, on_result=lambda result: bar.advance())
+    except _Stopped as stopped:
+        _end_interrupted(monitor, stopped.name)   # ends the process
     finally:
         monitor.close()
     for result in results:
         print(result.line())
     return EXIT_FAILED if any(r.status == "error" for r in results) else EXIT_OK
+
+
+def _end_interrupted(monitor, signal_name: str) -> None:
+    """Record the runs still in flight as interrupted, say so, and end the process (worker threads with it)."""
+    reason = f"stopped by {signal_name} before this run finished"
+    closed = monitor.store.close_for_exit(reason)
+    for _, source in closed:
+        print(f"{source}: error (interrupted): {reason}")
+    print(f"stopped by {signal_name}: {len(closed)} runs interrupted", file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_FAILED)
 
 
 def cmd_run(config: Config, args) -> int:
@@ -279,7 +325,7 @@ def _port_hint(config: Config, problem: str) -> str:
 def cmd_serve(config: Config, args) -> int:
     """Datasette over an existing database. Nothing is created, and nothing written unless the file was made by an
     older release: then it is migrated first, as ``once`` or ``run`` would, so its tables match the descriptions."""
-    from db.publish import browse_url, datasette_command, port_problem, write_metadata
+    from db.publish import browse_url, datasette_command, datasette_workdir, port_problem, write_metadata
     from db.readonly import schema_version
     from db.schema import SCHEMA_VERSION
     from db.store import Store
@@ -300,8 +346,8 @@ def cmd_serve(config: Config, args) -> int:
                  SCHEMA_VERSION)
         with _opening_database(config):
             Store(config.database, dates.zone(config.timezone)).close()
-    with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
-        metadata = write_metadata(config.database, Path(workdir), timezone=config.timezone,
+    with datasette_workdir() as workdir:
+        metadata = write_metadata(config.database, workdir, timezone=config.timezone,
                                   allow_sql=config.datasette.allow_sql)
         command = datasette_command(config.database, metadata, host, port)
         log.info("Datasette serving %s at %s", config.database, browse_url(config.database, host, port))
@@ -322,9 +368,11 @@ def _foreground(command: list[str]) -> int:
         if child is not None:
             child.send_signal(signum)
 
+    from db.publish import start_tied
+
     previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        child = subprocess.Popen(command)
+        child = start_tied(command)
         if received:
             child.send_signal(received[0])
         status = child.wait()

@@ -28,6 +28,8 @@ from scrapers.registry import Kind
 
 log = logging.getLogger(__name__)
 
+STORE_BATCH = 1000   # items prepared and stored per transaction: a huge page's items are not all held at once
+
 
 @dataclass
 class RunResult:
@@ -95,26 +97,29 @@ def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: 
                 log.warning("%s: page not read: %s", source.name, error)
                 continue
             pages.add(read.discovered)
-            if read.response.not_modified:
+            if read.not_modified:
                 continue
             fetched_any = True
-            # DESIGN.md: every item is labelled with each configured topic it matches, whatever its source; a
-            # source's own `topics:` only decides which items it keeps (those matching one of them).
-            prepared = prepare(read.raw_items, zone=zone, rules=config.topics, keep=source.topics,
-                               reference=datetime.now(zone))
-            untitled += prepared.untitled
-            items = prepared.items
-            room = max(0, source.max_items - result.items_seen)
-            over_cap += max(0, len(items) - room)
-            items = items[:room]
-            saved = store.save_items(items, source=source.name, run_id=run_id)
-            result.items_seen += saved.seen
-            result.items_new += saved.new
-            if source.follow:
-                followed += [(i, item.url) for i, item in zip(saved.item_ids, items, strict=True) if item.url]
+            raw_items, read.raw_items = read.raw_items, []
+            raw_items.reverse()                  # popped from the end below: each batch is let go once stored
+            reference = datetime.now(zone)
+            while raw_items:
+                batch = [raw_items.pop() for _ in range(min(STORE_BATCH, len(raw_items)))]
+                # DESIGN.md: every item is labelled with each configured topic it matches, whatever its source; a
+                # source's own `topics:` only decides which items it keeps (those matching one of them).
+                prepared = prepare(batch, zone=zone, rules=config.topics, keep=source.topics, reference=reference)
+                untitled += prepared.untitled
+                items = prepared.items
+                room = max(0, source.max_items - result.items_seen)
+                over_cap += max(0, len(items) - room)
+                items = items[:room]
+                saved = store.save_items(items, source=source.name, run_id=run_id)
+                result.items_seen += saved.seen
+                result.items_new += saved.new
+                if source.follow:
+                    followed += [(i, item.url) for i, item in zip(saved.item_ids, items, strict=True) if item.url]
             # Remembered only once the items are stored, so a failed parse is retried in full next time.
-            store.remember_http_cache(source.name, url, read.response.etag, read.response.last_modified,
-                                      read.discovered)
+            store.remember_http_cache(source.name, url, read.etag, read.last_modified, read.discovered)
         if kind.crawl or followed:
             # Article pages: what they say fills their items; related headlines become items and links.
             crawl = spider.crawl(source, followed, config=config, store=store, fetcher=fetcher, zone=zone,
@@ -153,11 +158,18 @@ def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: 
 
 @dataclass
 class _Read:
-    """One page of a run: the answer, the raw items its scraper found and the URLs it lists (sitemap children)."""
+    """One page of a run: what of the answer is remembered, the raw items its scraper found and the URLs it lists
+    (sitemap children). Not the body: once scraped, it is let go (a 30 MB feed need not stay for the whole run)."""
 
-    response: FetchResult
+    not_modified: bool
+    etag: str | None
+    last_modified: str | None
     raw_items: list[RawItem]
     discovered: list[str]
+
+    @classmethod
+    def of(cls, response: FetchResult, raw_items: list[RawItem], discovered: list[str]) -> _Read:
+        return cls(response.not_modified, response.etag, response.last_modified, raw_items, discovered)
 
 
 def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, options: dict, *, store: Store,
@@ -169,12 +181,12 @@ def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, opt
     result.http_status = response.status
     if response.not_modified:
         # An unchanged sitemap index still lists children that may have changed: the ones it listed last time.
-        return _Read(response, [], discovered)
+        return _Read.of(response, [], discovered)
     page = response.page
     # The codec is known once the page is decoded, even when reading it then fails or finds nothing.
     result.encoding = result.encoding or page.codec
     result.replaced_bytes += page.replaced_bytes
-    return _Read(response, kind.items(page, options), kind.discover(page, options) if kind.discover else [])
+    return _Read.of(response, kind.items(page, options), kind.discover(page, options) if kind.discover else [])
 
 
 class _PageQueue:

@@ -16,17 +16,15 @@ import concurrent.futures
 import functools
 import logging
 import signal
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from db.health import backoff_delay
-from db.publish import start_datasette, write_metadata
+from db.publish import datasette_workdir, start_datasette, write_metadata
 from db.store import Store
 from monitor.config import Config, SourceConfig, load_config
 from monitor.core import dates
@@ -42,6 +40,9 @@ if TYPE_CHECKING:   # annotations only: APScheduler is imported where the servic
     _Scheduler = Any   # the class _scheduler_class() makes
 
 log = logging.getLogger(__name__)
+
+STOP_GRACE = 3.0    # seconds `once` gives runs in flight to finish after SIGTERM/SIGINT
+
 
 @dataclass
 class Monitor:
@@ -73,15 +74,31 @@ class Monitor:
 
     def run_once(self, names: list[str] | None = None,
                  on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
-        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite);
-        ``on_result`` is told of each run as it ends (a progress bar), in the worker's thread."""
+        """One run of each source, ``config.workers`` at a time (the fetcher keeps each host polite); ``on_result``
+        is told of each run as it ends (a progress bar), in the worker's thread.
+
+        An exception in the waiting thread (``once`` stopped by a signal) cancels the runs not started, gives those
+        in flight ``STOP_GRACE`` seconds to finish, and propagates: the caller closes the others as interrupted.
+        """
         sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers)) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers))
+        try:
             futures = {source.name: pool.submit(self.run, source) for source in _interleave_hosts(sources)}
             if on_result is not None:
+                def told(done: concurrent.futures.Future) -> None:   # a cancelled or failed run has no result
+                    if not done.cancelled() and done.exception() is None:
+                        on_result(done.result())
+
                 for future in futures.values():
-                    future.add_done_callback(lambda done: done.exception() or on_result(done.result()))
+                    future.add_done_callback(told)
             return [futures[source.name].result() for source in sources]
+        except BaseException:
+            self.stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            concurrent.futures.wait(list(futures.values()), timeout=STOP_GRACE)
+            raise
+        finally:
+            pool.shutdown(wait=False)
 
     def run(self, source: SourceConfig) -> RunResult:
         """One run of ``source``, then its new items announced (``notify:``; a failing notifier is only logged)."""
@@ -338,7 +355,7 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
     reload_requested = _reload_on_sighup()
     monitor = Monitor.open(config)
     datasette = None
-    with tempfile.TemporaryDirectory(prefix="news-monitor-") as workdir:
+    with datasette_workdir() as workdir:
         try:
             monitor.import_configured_seeds()
             scheduler = build_scheduler(monitor)
@@ -347,7 +364,7 @@ def run_service(config: Config, *, host: str, port: int, with_datasette: bool = 
                 monitor.store.set_next_run(job.name, job.next_run_time)
             log.info("scheduled %d sources; database %s", len(scheduler.get_jobs()), config.database)
             if with_datasette:
-                metadata = write_metadata(config.database, Path(workdir), timezone=config.timezone,
+                metadata = write_metadata(config.database, workdir, timezone=config.timezone,
                                           allow_sql=config.datasette.allow_sql)
                 datasette = start_datasette(config.database, metadata, host, port)
             while not stop.wait(1.0):

@@ -45,6 +45,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -216,6 +217,8 @@ def plain(text: str) -> str:
 def timestamp(value: int | float) -> datetime | None:
     """A Unix timestamp in seconds, milliseconds (13 digits) or microseconds as an aware UTC datetime."""
     seconds = float(value)
+    if not math.isfinite(seconds):  # 1e400 is infinity to the JSON reader: dividing it never ends
+        return None
     while abs(seconds) >= 1e11:    # 1e11 s is the year 5138: a larger number is in ms (or µs)
         seconds /= 1000
     try:

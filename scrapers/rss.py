@@ -78,9 +78,23 @@ _ZONED = re.compile(
 )
 
 
+# A character reference to no character XML allows (a surrogate, NUL, beyond U+10FFFF): feedparser's lenient parser
+# turns it into a lone surrogate and fails encoding it (UnicodeEncodeError).
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _no_bad_char_refs(text: str) -> str:
+    def replace(match: re.Match) -> str:
+        code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+        return "&#xFFFD;" if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match.group(0)
+
+    return _CHAR_REF.sub(replace, text) if "&#" in text else text
+
+
 def parse_feed(text: str, base_url: str | None = None) -> feedparser.FeedParserDict:
     """feedparser's result for a feed's decoded ``text`` (``Page.text``), re-encoded as UTF-8 for it, its bare
     ampersands escaped (``AT&T`` is stored as written, not as feedparser's lenient ``AT&T;``)."""
+    text = _no_bad_char_refs(text)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
@@ -196,12 +210,14 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     feed_title = plain_text(result.get("feed", {}).get("title"))
     items: list[RawItem] = []
     entries = result.get("entries", [])
-    for entry in entries:
+    count = len(entries)
+    for i, entry in enumerate(entries):
+        entries[i] = None                # the parsed tree is let go entry by entry (100,000 entries: hundreds of MB)
         item = _entry_to_item(entry, base_url, feed_title)
         if item is not None:
             items.append(item)
-    if len(items) < len(entries):
+    if len(items) < count:
         log.log(logging.WARNING if not items else logging.INFO,
                 "rss: %s: %d of %d entries skipped for having no title (nor a summary to take one from)",
-                page.url, len(entries) - len(items), len(entries))
+                page.url, count - len(items), count)
     return items

@@ -245,7 +245,7 @@ def test_runs_keep_milliseconds_and_elapsed_ms_finds_the_slow_source(httpserver,
            b"<link>http://news.example.cn/1.html</link></item></channel></rss>"
 
     def slow(request):
-        time.sleep(0.35)
+        time.sleep(1.0)   # far beyond what a loaded machine adds to the fast one
         return Response(feed, content_type="application/rss+xml")
 
     httpserver.expect_request("/slow.xml").respond_with_handler(slow)
@@ -259,7 +259,7 @@ def test_runs_keep_milliseconds_and_elapsed_ms_finds_the_slow_source(httpserver,
     assert [row["source"] for row in rows] == ["slow", "fast"]
     slow_row = rows[0]
     assert MS_STAMP.match(slow_row["started_at"]) and MS_STAMP.match(slow_row["finished_at"])
-    assert isinstance(slow_row["elapsed_ms"], int) and slow_row["elapsed_ms"] >= 350
+    assert isinstance(slow_row["elapsed_ms"], int) and slow_row["elapsed_ms"] >= 1000
     assert slow_row["elapsed_s"] == pytest.approx(slow_row["elapsed_ms"] / 1000, abs=0.001)
     # The sources' own times stay to the second.
     assert re.fullmatch(r"\S+T\d\d:\d\d:\d\d\+08:00", monitor.store.conn.execute(

@@ -47,6 +47,7 @@ class StoreBase:
         self.story_index = StoryIndex(conn)
         self._lock = threading.RLock()
         self._data_version: int | None = None
+        self.open_runs: set[int] = set()     # runs this process started and has not finished (Runs.start_run)
 
     @contextlib.contextmanager
     def _writing(self):

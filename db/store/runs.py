@@ -57,6 +57,7 @@ class Runs(StoreBase):
             cursor = self.conn.execute(
                 "INSERT INTO runs (source, started_at, status) VALUES (?, ?, 'running')", (source, self._now_ms())
             )
+            self.open_runs.add(cursor.lastrowid)
             return cursor.lastrowid
 
     def finish_run(self, run_id: int, *, status: str, items_seen: int = 0, items_new: int = 0,
@@ -70,6 +71,7 @@ class Runs(StoreBase):
         """
         finished = self._now_ms()
         with self._writing():
+            self.open_runs.discard(run_id)
             row = self.conn.execute("SELECT source, started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
             elapsed = (datetime.fromisoformat(finished) - datetime.fromisoformat(row["started_at"])).total_seconds()
             self.conn.execute(
@@ -128,6 +130,28 @@ class Runs(StoreBase):
                    error='the monitor stopped before this run finished' WHERE status='running'""",
                 (self._now_ms(),),
             )
+
+    def close_for_exit(self, reason: str) -> list[tuple[int, str]]:
+        """As the process ends with runs in flight (``once`` stopped by a signal): close this process's open runs
+        as ``interrupted`` (others' runs are left alone), then the connection; returns (run id, source) of each.
+
+        The lock is taken and kept, so no thread writes after: the caller ends the process next. A batch being
+        written finishes first (it holds the lock), so nothing is half stored.
+        """
+        self._lock.acquire()
+        closed = []
+        if self.open_runs:
+            ids = sorted(self.open_runs)
+            with self.conn:
+                closed = [tuple(row) for row in self.conn.execute(
+                    f"SELECT id, source FROM runs WHERE status = 'running' AND id IN ({','.join('?' * len(ids))})",
+                    ids)]
+                self.conn.executemany(
+                    "UPDATE runs SET status='error', error_class='interrupted', finished_at=?, error=? WHERE id=?",
+                    [(self.now(), reason, run_id) for run_id, _ in closed])
+            self.open_runs.clear()
+        self._closer()
+        return closed
 
     # --- conditional GET state ---------------------------------------------------------------------------
 

@@ -197,11 +197,15 @@ def _tokens(spaced: str) -> tuple[frozenset[str], list[str]]:
     return frozenset(tokens), words
 
 
-@lru_cache(maxsize=50_000)
+HEADLINE_CACHE_SIZE = 2048   # headlines kept (a few KB each, their token sets): a bound on the service's memory
+
+
+@lru_cache(maxsize=HEADLINE_CACHE_SIZE)
 def headline(title: str) -> Headline:
     """The core of a stored or incoming title (outlet suffix already removed, as ``items.title`` is).
 
-    Cached: a stored item is compared with many incoming ones within its story window.
+    Cached: a stored item is compared with many incoming ones within its story window, and a batch asks for each
+    incoming title twice. Not more: every entry holds token sets, and the cache must not grow with the corpus.
     """
     title = title or ""
     if not _ANY_MARK.search(title):             # most titles: no ellipsis to look for

@@ -24,7 +24,12 @@ _BAND_TAGS = tuple(band << 58 for band in range(BANDS))
 _MIX_A, _MIX_B = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9
 
 
-@lru_cache(maxsize=1 << 17)
+# Bounded (a live service asks for new tokens with every new headline): tokens (~300 bytes an entry), key sets.
+TOKEN_CACHE_SIZE = 1 << 15
+BAND_KEYS_CACHE_SIZE = 2048
+
+
+@lru_cache(maxsize=TOKEN_CACHE_SIZE)
 def _token_slot(token: str) -> tuple[int, int]:
     """A token's bin and value in the bin (one 64-bit hash, explicit: stored keys must not depend on ``hash()``)."""
     h = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
@@ -38,7 +43,7 @@ def _key(label: str) -> int:
     return int.from_bytes(hashlib.blake2b(label.encode("utf-8"), digest_size=8).digest(), "little") >> 1
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=BAND_KEYS_CACHE_SIZE)
 def band_keys(tokens: frozenset[str]) -> tuple[int, ...]:
     """Candidate keys of a token set: two sets sharing a key are compared with ``compare``.
 

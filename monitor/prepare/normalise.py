@@ -12,14 +12,44 @@ MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 2000
 _SUFFIX_ROOM = 100     # characters past the title cap in which an outlet suffix is still looked for
 _SPACES = re.compile(r"\s+")
+# Text SQLite cannot store (a lone surrogate, as a JSON "\ud800" gives, is no UTF-8) or nobody can read (C0 control
+# characters other than whitespace).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def writable(value: str) -> str:
+    """``value`` without control characters, a lone surrogate replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", value))
 
 
 def clean(value: str | None, limit: int) -> str | None:
-    """Collapse whitespace and cap the length; empty becomes None."""
+    """Collapse whitespace, drop what cannot be stored (``writable``) and cap the length; empty becomes None."""
     if value is None:
         return None
-    value = _SPACES.sub(" ", value).strip()
+    value = _SPACES.sub(" ", writable(value)).strip()
     return value[:limit] or None
+
+
+def _writable_extra(value):
+    """``RawItem.extra`` with every string in it ``writable``."""
+    if isinstance(value, str):
+        return writable(value)
+    if isinstance(value, dict):
+        return {writable(str(k)): _writable_extra(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_writable_extra(v) for v in value]
+    return value
+
+
+def _local_iso(published: datetime | None, zone: tzinfo) -> str | None:
+    """The date in the configured zone; None when it cannot be shown there (9999-12-31T23:00Z is year 10000)."""
+    if published is None:
+        return None
+    try:
+        return dates.iso(published.astimezone(zone))
+    except (OverflowError, ValueError):
+        return None
 
 
 def normalise(raw: RawItem, zone: tzinfo, *, origin: str = "scraped", reference: datetime | None = None) -> Item | None:
@@ -47,11 +77,11 @@ def normalise(raw: RawItem, zone: tzinfo, *, origin: str = "scraped", reference:
         summary=clean(raw.summary, MAX_SUMMARY_CHARS),
         publisher=publisher,
         publisher_key=outlets.publisher_key(publisher),
-        published_at=dates.iso(published.astimezone(zone)) if published else None,
+        published_at=_local_iso(published, zone),
         title_cut={(False, False): "", (True, False): "start", (False, True): "end", (True, True): "both"}[
             (cut_start, cut_end)
         ],
         origin=origin,
-        extra=dict(raw.extra),
+        extra=_writable_extra(dict(raw.extra)),
     )
 
