@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-import time
 
 import pytest
 from werkzeug import Response
@@ -28,6 +27,7 @@ from monitor.fetch.settings import HttpSettings
 from monitor.service import Monitor
 from scrapers import get_kind
 from tests.conftest import OWN_FIXTURES
+from tests.fetch_server import answer
 from tests.helpers import fetch_page, old_database
 
 FIXTURES = OWN_FIXTURES / "real_web"
@@ -240,20 +240,15 @@ def test_titles_of_punctuation_only_are_counted_in_the_note(httpserver, monitor_
 MS_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00$")
 
 
-def test_runs_keep_milliseconds_and_elapsed_ms_finds_the_slow_source(httpserver, monitor_for):
+def test_runs_keep_milliseconds_and_elapsed_ms_finds_the_slow_source(server, monitor_for):
     feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>x1 headline</title>' \
            b"<link>http://news.example.cn/1.html</link></item></channel></rss>"
-
-    def slow(request):
-        time.sleep(1.0)   # far beyond what a loaded machine adds to the fast one
-        return Response(feed, content_type="application/rss+xml")
-
-    httpserver.expect_request("/slow.xml").respond_with_handler(slow)
-    serve_feed(httpserver, "/fast.xml", feed)
-    # Both on one host: two requests at once, so the fast source never waits for the slow one's turn.
-    both = {"http": {"per_host_concurrency": 2}}
-    monitor = monitor_for([source(httpserver, "fast", "/fast.xml", **both),
-                           source(httpserver, "slow", "/slow.xml", **both)])
+    # A threaded server and two requests at once to its host: the fast source never waits behind the slow one.
+    server.routes["/slow.xml"] = answer(body=feed, headers={"Content-Type": "application/rss+xml"}, delay=1.0)
+    server.routes["/fast.xml"] = answer(body=feed, headers={"Content-Type": "application/rss+xml"})
+    both = {"every": "1h", "kind": "rss", "http": {"per_host_concurrency": 2}}
+    monitor = monitor_for([{"name": "fast", "url": server.url("/fast.xml"), **both},
+                           {"name": "slow", "url": server.url("/slow.xml"), **both}])
     monitor.run_once()
     rows = monitor.store.conn.execute("SELECT * FROM runs ORDER BY elapsed_ms DESC").fetchall()
     assert [row["source"] for row in rows] == ["slow", "fast"]
