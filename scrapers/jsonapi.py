@@ -17,7 +17,7 @@ the value itself (``item: "."`` for a top-level list, ``title: "."`` for a list 
 
 Decisions:
 
-* **Bytes are decoded by ``monitor.core.encoding.decode_document``** (BOM, valid UTF-8, the HTTP charset, detection,
+* **Bytes are decoded by ``monitor.core.page.read_page``** (BOM, valid UTF-8, the HTTP charset, detection,
   GB2312 -> GB18030): Chinese APIs still send GBK JSONP with or without a charset.
 * **JSONP and script wrappers are unwrapped**: ``callback({...});``, ``/**/jQuery123({...})``,
   ``try{cb({...})}catch(e){}``, ``var data = {...};`` and the anti-hijacking prefixes ``)]}'``, ``while(1);``

@@ -5,7 +5,7 @@ Decisions:
 * **Bytes only, wrapped in a stream.** feedparser opens a local file when its argument names one, and it
   tries ``open()`` even on *bytes* before treating them as data; a response body such as ``/etc/passwd``
   would be read from disk. ``parse_feed`` therefore passes an ``io.BytesIO``, never a str, path or URL.
-* **We decode, not feedparser.** The body is decoded with ``monitor.core.encoding.decode_document`` (BOM, valid
+* **We decode, not feedparser.** The body is decoded with ``monitor.core.page.read_page`` (BOM, valid
   UTF-8, HTTP charset, the XML declaration, detection; GB2312 -> GB18030, Big5 -> Big5-HKSCS), re-encoded as
   UTF-8 with the XML declaration rewritten to say so, and given to feedparser as ``application/xml;
   charset=utf-8``. feedparser alone reads a GB2312 or Big5 feed with no declaration as windows-1252 mojibake

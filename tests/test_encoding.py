@@ -1,4 +1,4 @@
-"""monitor.encoding: real GB2312/Big5 pages and feeds, lying meta charsets, GBK-only characters."""
+"""monitor.core.encoding: real GB2312/Big5 pages and feeds, lying meta charsets, GBK-only characters."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from monitor.core.encoding import (
     charset_from_content_type,
     declared_charset,
     declared_charsets,
-    decode_document,
+    decode_body,
     garbled_reason,
     normalize_charset,
 )
@@ -23,6 +23,13 @@ from scrapers import get_kind
 from scrapers.html import scrape_html
 from tests.fetch_server import answer, serve
 from tests.helpers import fetch_page, write_config
+
+
+def decode_document(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
+    """The text and codec ``decode_body`` reads ``body`` as (what most cases here compare)."""
+    decoded = decode_body(body, header_charset)
+    return decoded.text, decoded.codec
+
 
 GBK_ONLY_PAGE = (
     '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'

@@ -1,7 +1,7 @@
 """Bytes -> text for fetched HTML and XML, robust to the ways Chinese sites lie about their encoding.
 
 ``decode_body(body, header_charset)`` returns a ``Decoded``: the text, the codec used and how many bytes that
-codec could not read (each replaced by U+FFFD; 0 for a clean document). ``decode_document`` returns the first two.
+codec could not read (each replaced by U+FFFD; 0 for a clean document).
 It tries, in this order, and the first step that applies wins:
 
 1. **A byte-order mark** (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE). The BOM is removed from the text. A document
@@ -65,7 +65,7 @@ import charset_normalizer
 
 __all__ = [
     "FEW_BAD_BYTES", "GARBLED_RATIO", "HEAD_BYTES", "Decoded", "charset_from_content_type", "declared_charset",
-    "declared_charsets", "decode_body", "decode_document", "garbled_reason", "normalize_charset",
+    "declared_charsets", "decode_body", "garbled_reason", "normalize_charset",
     "wide_unicode_codec",
 ]
 
@@ -116,7 +116,7 @@ _ALIASES: dict[str, str] = {
     "unicode-1-1-utf-8": "utf-8",
     "utf8": "utf-8",
 }
-# Header charsets that are too often a server default to outrank what the document says (see decode_document).
+# Header charsets that are too often a server default to outrank what the document says (see decode_body).
 _WEAK_HEADER = frozenset({"iso8859-1", "ascii", "cp1252"})
 _UNICODE_WIDE = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
 
@@ -252,12 +252,6 @@ def wide_unicode_codec(head: bytes) -> str | None:
     if head.startswith(b"\x00<") and head[2:3] == b"\x00" and head[3:4] != b"\x00":
         return "utf-16-be"
     return None
-
-
-def decode_document(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
-    """Decode an HTML or XML document; returns ``(text, encoding name used)`` (see ``decode_body``)."""
-    decoded = decode_body(body, header_charset)
-    return decoded.text, decoded.codec
 
 
 def _few_bad_bytes(bad: int, valid: int) -> bool:

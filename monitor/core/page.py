@@ -1,6 +1,6 @@
 """A fetched document as every kind reads it: the bytes decoded once, where a response becomes a ``Page``.
 
-``read_page`` is the one place bytes become text (``monitor.core.encoding.decode_document``: the charset from the
+``read_page`` is the one place bytes become text (``monitor.core.encoding.decode_body``: the charset from the
 HTTP header, a BOM, the XML declaration, ``<meta>``, sniffing). The kinds read ``page.text``; the run records
 ``page.codec`` on ``runs.encoding``, even when the kind then finds nothing or fails, and ``page.replaced_bytes`` (the
 bytes of a UTF-8 document with a few bad ones, read as U+FFFD) on ``runs.replaced_bytes``.
