@@ -82,6 +82,7 @@ class Monitor:
         """
         sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.config.workers))
+        futures: dict[str, concurrent.futures.Future] = {}
         try:
             futures = {source.name: pool.submit(self.run, source) for source in _interleave_hosts(sources)}
             if on_result is not None:
