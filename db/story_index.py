@@ -215,9 +215,6 @@ class StoryIndex:
         if self._cache is not None:
             self._cache.remove(item_id)
 
-    def touch(self, item_id: int) -> None:
-        """The item's row changed (a URL or publisher filled in); nothing to do: the window reads rows when needed."""
-
     def _give_up_window(self, cache: _WindowCache) -> None:
         """The window holds more items than the memory bound allows: story_keys answers until the days move on."""
         log.info("story index: more than %d items within %d days; candidates come from story_keys",
@@ -282,12 +279,13 @@ class StoryIndex:
 
     def exact_rows(self, h: Headline, title_key: str) -> list[sqlite3.Row]:
         """Rows with the same folded title or the same core title, oldest first (the most recent ``MAX_EXACT``)."""
+        # Newest first in SQL: a recurring daily title has more rows than are read, and the recent ones matter.
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM items WHERE core_key = ? OR title_key = ? LIMIT {4 * MAX_EXACT}",
+            f"SELECT {_COLUMNS} FROM items WHERE core_key = ? OR title_key = ? ORDER BY id DESC LIMIT {MAX_EXACT}",
             (h.key, title_key),
         ).fetchall()
-        rows.sort(key=lambda row: row["id"])
-        return rows[-MAX_EXACT:]
+        rows.reverse()
+        return rows
 
     def candidates(self, h: Headline, day: int, exact: list[sqlite3.Row]) -> list[Candidate]:
         """Stored items an incoming headline may match, best match first (those with no match last).

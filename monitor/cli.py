@@ -505,7 +505,7 @@ def cmd_health(config: Config, args) -> int:
     try:
         report = health_report(conn, config.database, sources=[s.name for s in config.sources if s.enabled])
     except sqlite3.Error as error:
-        raise NewsMonitorError(f"cannot read the health of {config.database}: {error}") from None
+        raise NewsMonitorError(_read_problem(config, error, "the health of")) from None
     finally:
         conn.close()
     if args.json:

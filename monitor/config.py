@@ -435,7 +435,7 @@ def parse_config(data: Any, file: Path) -> Config:
     raw = reader.mapping(data, "", _TOP_KEYS, required=("database",))
     base_dir = file.resolve().parent
     database = base_dir / reader.string(raw["database"], "database")
-    timezone = reader.string(raw.get("timezone", "Asia/Shanghai"), "timezone")
+    timezone = reader.string(raw.get("timezone", Config.timezone), "timezone")
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -465,7 +465,7 @@ def parse_config(data: Any, file: Path) -> Config:
             port=reader.integer(ds.get("port", datasette.port), "datasette.port", minimum=1),
             allow_sql=reader.boolean(ds.get("allow_sql", datasette.allow_sql), "datasette.allow_sql"),
         )
-    workers = reader.integer(raw["workers"], "workers", minimum=1) if "workers" in raw else 8
+    workers = reader.integer(raw["workers"], "workers", minimum=1) if "workers" in raw else Config.workers
     notify = _read_notify(reader, raw["notify"], topic_names) if raw.get("notify") is not None else NotifySettings()
     return Config(
         workers=workers,

@@ -138,7 +138,8 @@ def _scheduled_run(monitor: Monitor, source_name: str) -> RunResult | None:
 
 
 def _configured(config: Config, name: str) -> SourceConfig | None:
-    return next((source for source in config.sources if source.name == name), None)
+    """The source a scheduled job runs, or None once a reload removed or disabled it (its job may still be queued)."""
+    return next((source for source in config.sources if source.name == name and source.enabled), None)
 
 
 def _interval(source: SourceConfig, zone: tzinfo) -> timedelta:

@@ -148,7 +148,7 @@ class Runs(StoreBase):
                     ids)]
                 self.conn.executemany(
                     "UPDATE runs SET status='error', error_class='interrupted', finished_at=?, error=? WHERE id=?",
-                    [(self.now(), reason, run_id) for run_id, _ in closed])
+                    [(self._now_ms(), reason, run_id) for run_id, _ in closed])
             self.open_runs.clear()
         self._closer()
         return closed

@@ -37,8 +37,6 @@ class Stories(StoreBase):
                                     event_day(row["published_at"], row["first_seen_at"]))
             self.story_index.add(item_id, headline(changes.get("title", row["title"])),
                                  event_day(changes.get("published_at", row["published_at"]), row["first_seen_at"]))
-        elif {"url_key", "publisher"} & changes.keys():
-            self.story_index.touch(item_id)
         story_id = row["story_id"]
         if story_id is None:
             return
