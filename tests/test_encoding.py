@@ -199,13 +199,13 @@ def test_latin1_family_header_does_not_outrank_the_meta(header):
 
 
 def test_latin1_header_is_used_when_nothing_else_is_known(monkeypatch):
-    import monitor.core.encoding as encoding_module
+    import charset_normalizer
 
     class NoGuess:
         def best(self):
             return None
 
-    monkeypatch.setattr(encoding_module.charset_normalizer, "from_bytes", lambda body: NoGuess())
+    monkeypatch.setattr(charset_normalizer, "from_bytes", lambda body: NoGuess())
     body = "<p>Jornal de Notícias – Últimas</p>".encode("cp1252")
     assert decode_document(body, "ISO-8859-1") == ("<p>Jornal de Notícias – Últimas</p>", "cp1252")
 
@@ -226,13 +226,13 @@ def test_undecodable_bytes_never_raise():
 
 
 def test_without_a_detection_the_last_resort_is_gb18030_with_replacement(monkeypatch):
-    import monitor.core.encoding as encoding_module
+    import charset_normalizer
 
     class NoGuess:
         def best(self):
             return None
 
-    monkeypatch.setattr(encoding_module.charset_normalizer, "from_bytes", lambda body: NoGuess())
+    monkeypatch.setattr(charset_normalizer, "from_bytes", lambda body: NoGuess())
     body = b"<p>\x81\x30</p>" + "正文".encode("gb18030")
     text, encoding = decode_document(body, "utf-8")
     assert encoding == "gb18030"

@@ -61,8 +61,6 @@ import unicodedata
 from collections.abc import Iterable
 from typing import NamedTuple
 
-import charset_normalizer
-
 __all__ = [
     "FEW_BAD_BYTES", "GARBLED_RATIO", "HEAD_BYTES", "Decoded", "charset_from_content_type", "declared_charset",
     "declared_charsets", "decode_body", "garbled_reason", "normalize_charset",
@@ -236,6 +234,13 @@ def _decode_counting(body: bytes, codec: str) -> Decoded:
     return Decoded(text, codec, _COUNTER.replaced)
 
 
+def _utf8_error_floor(body: bytes) -> tuple[str, int]:
+    """``body`` read as UTF-8 with replacement, and a floor of its bad bytes: each U+FFFD the decoder wrote stands
+    for at least one (U+FFFD characters the document itself holds are not counted)."""
+    text = body.decode("utf-8", errors="replace")
+    return text, text.count("\ufffd") - body.count("\ufffd".encode())
+
+
 def wide_unicode_codec(head: bytes) -> str | None:
     """The UTF-32/UTF-16 codec of a document with no byte-order mark whose first character is ``<``, else None.
 
@@ -288,14 +293,20 @@ def decode_body(body: bytes, header_charset: str | None = None) -> Decoded:
     utf8 = None
     valid_utf8 = 0
     if not is_ascii:
-        utf8 = _decode_counting(body, "utf-8")
-        if not utf8.replaced_bytes:
-            return utf8
-        valid_utf8 = sum(1 for char in utf8.text if char > "\x7f" and char != "\ufffd")
-        if not _few_bad_bytes(utf8.replaced_bytes, valid_utf8):
-            utf8 = None
-        elif valid_utf8 >= utf8.replaced_bytes:
-            return utf8   # any other codec misreads each valid UTF-8 character: at least as many errors
+        try:
+            return Decoded(body.decode("utf-8"), "utf-8")
+        except UnicodeDecodeError:
+            pass
+        # Counting the bad bytes calls Python per error: first a C-speed floor (one U+FFFD per bad sequence), so a
+        # GBK or Big5 page, which is nowhere near UTF-8, costs one lenient decode and no callbacks.
+        lenient, floor = _utf8_error_floor(body)
+        valid_utf8 = len(lenient) - len(lenient.encode("ascii", "ignore")) - lenient.count("\ufffd")
+        if _few_bad_bytes(floor, valid_utf8):
+            utf8 = _decode_counting(body, "utf-8")
+            if not _few_bad_bytes(utf8.replaced_bytes, valid_utf8):
+                utf8 = None
+            elif valid_utf8 >= utf8.replaced_bytes:
+                return utf8   # any other codec misreads each valid UTF-8 character: at least as many errors
 
     other = _by_declaration_or_detection(body, header_charset, is_ascii)
     # Another codec's errors: the bytes it could not read, and each valid UTF-8 character it reads as mojibake.
@@ -322,6 +333,8 @@ def _by_declaration_or_detection(body: bytes, header_charset: str | None, is_asc
         return Decoded(body.decode("ascii"), "ascii")
 
     # 5. Detection.
+    import charset_normalizer  # here: most documents never need it, and `check` or `status` none
+
     best = charset_normalizer.from_bytes(body).best()
     text, codec = _first_strict(body, [best.encoding] if best is not None else [])
     if text is not None:
@@ -331,8 +344,10 @@ def _by_declaration_or_detection(body: bytes, header_charset: str | None, is_asc
         if text is not None:
             return Decoded(text, codec)
 
-    # 6. Last resort: never fails. GB18030 unless UTF-8 loses fewer bytes.
+    # 6. Last resort: never fails. GB18030 unless UTF-8 loses fewer bytes (counted only when its floor allows it).
     gb = _decode_counting(body, "gb18030")
+    if _utf8_error_floor(body)[1] >= gb.replaced_bytes:
+        return gb
     utf8 = _decode_counting(body, "utf-8")
     return utf8 if utf8.replaced_bytes < gb.replaced_bytes else gb
 
