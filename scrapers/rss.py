@@ -92,15 +92,26 @@ def _no_bad_char_refs(text: str) -> str:
 
 
 def parse_feed(text: str, base_url: str | None = None) -> feedparser.FeedParserDict:
-    """feedparser's result for a feed's decoded ``text`` (``Page.text``), re-encoded as UTF-8 for it, its bare
-    ampersands escaped (``AT&T`` is stored as written, not as feedparser's lenient ``AT&T;``)."""
+    """feedparser's result for a feed's decoded ``text`` (``Page.text``)."""
+    return _parse(_feed_bytes(text)[0], base_url)
+
+
+def _feed_bytes(text: str) -> tuple[bytes, bool]:
+    """A feed's text as the bytes feedparser is given: character references to no character dropped, bare
+    ampersands escaped (``AT&T`` is stored as written, not as feedparser's lenient ``AT&T;``), UTF-8 with the XML
+    declaration saying so; and whether there were bare ampersands."""
     text = _no_bad_char_refs(text)
+    escaped = escape_bare_ampersands(text)
+    return xml_bytes(escaped), escaped != text
+
+
+def _parse(data: bytes, base_url: str | None) -> feedparser.FeedParserDict:
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
     import feedparser
 
-    return feedparser.parse(io.BytesIO(xml_bytes(escape_bare_ampersands(text))), response_headers=headers)
+    return feedparser.parse(io.BytesIO(data), response_headers=headers)
 
 
 def entry_published(entry: dict[str, Any]) -> datetime | str | None:
@@ -191,7 +202,8 @@ def _site_base(result: feedparser.FeedParserDict, fetched_from: str) -> str | No
 @register("rss")
 def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     """Items from an RSS or Atom feed (see the module docstring for the decisions)."""
-    result = parse_feed(page.text, page.url)
+    data, bare_ampersands = _feed_bytes(page.text)     # made once: a re-parse below reads the same bytes
+    result = _parse(data, page.url)
     version = result.get("version") or ""
     if not version:
         what = describe_page(page)
@@ -200,9 +212,9 @@ def scrape_rss(page: Page, options: dict[str, Any]) -> list[RawItem]:
     base_url = page.url
     site = _site_base(result, page.url)
     if site is not None:
-        result = parse_feed(page.text, site)
+        result = _parse(data, site)
         base_url = site
-    if escape_bare_ampersands(page.text) != page.text:
+    if bare_ampersands:
         log.warning("rss: %s is not well-formed (bare ampersands, such as AT&T); read them as written", page.url)
     if result.get("bozo"):
         log.warning("rss: %s is not well-formed (%s); read %d entries anyway",
