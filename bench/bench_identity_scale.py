@@ -45,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from db.schema import SCHEMA_VERSION  # noqa: E402
-from db.search import register_search_tokenizer  # noqa: E402
+from db.search import index_rows  # noqa: E402
 from db.store import Store  # noqa: E402
 from db.story_index import WINDOW_CACHE_DAYS  # noqa: E402
 from monitor import identity  # noqa: E402
@@ -211,10 +211,8 @@ def build_corpus(path: Path, n_items: int) -> None:
                                  sorted(batch_keys))
             print(f"  corpus: {index + 1:,} items ({time.perf_counter() - start:.0f} s)", flush=True)
             batch_items, batch_keys, batch_stories = [], [], []
-    register_search_tokenizer(conn)      # rows whose title a merge may replace must be in the search index
-    with conn:
-        conn.execute("INSERT INTO items_fts (rowid, title, summary, publisher) "
-                     "SELECT id, title, summary, publisher FROM items WHERE title_cut != ''")
+    with conn:                           # rows whose title a merge may replace must be in the search index
+        index_rows(conn, conn.execute("SELECT id, title, summary, publisher FROM items WHERE title_cut != ''"))
         conn.execute("""UPDATE stories SET items = c.n, publishers = c.p FROM
                         (SELECT story_id, count(*) AS n, count(DISTINCT publisher_key) AS p
                          FROM items GROUP BY story_id) AS c WHERE c.story_id = stories.id""")

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import IO
 
+from db.search import fts_query
+
 COLUMNS = ("id", "title", "url", "publisher", "published_at", "first_seen_at", "last_seen_at", "story_id",
            "topics", "sources", "summary")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -140,7 +142,7 @@ def item_conditions(filters: ExportFilter) -> tuple[list[str], dict]:
         params["until"] = _end_of(filters.until)
     if filters.search:
         where.append("items.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :search)")
-        params["search"] = _escape_fts(filters.search)
+        params["search"] = fts_query(filters.search)
     return where, params
 
 
@@ -177,8 +179,3 @@ def neutralise_formula(value):
 def _end_of(day_or_time: str) -> str:
     """``--until 2020-12-15`` includes the whole of that day."""
     return day_or_time + "T99" if len(day_or_time) == 10 else day_or_time
-
-
-def _escape_fts(query: str) -> str:
-    """Each space-separated word becomes a quoted phrase, as Datasette's escaped search mode does."""
-    return " ".join('"' + word.replace('"', '""') + '"' for word in query.split())

@@ -1,4 +1,4 @@
-"""Datasette metadata: table and column descriptions, default facets, sort order, the search index, canned queries,
+"""Datasette metadata: table and column descriptions, default facets, sort order, canned queries,
 and the settings of the news-monitor plug-in (``db/datasette_plugin``)."""
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ TABLES = {
         "facets": ["publisher", {"array": "topics"}, {"array": "sources"}],
         "sort_desc": "published_at",
         "label_column": "title",
-        "fts_table": "items_fts",
-        "fts_pk": "id",
+        # no fts_table: Datasette's own search cannot read items_fts (db/datasette_plugin/search_filter.py searches)
     },
     "sightings": {
         "description": "Every time a source showed an item: when, in which run, under which URL and title.",

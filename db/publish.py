@@ -3,7 +3,8 @@
 Datasette runs as a child process (``python -m datasette serve``) so a slow query or a crash on the browsing side
 never stalls the writer. It opens the file in mutable read-only mode (``mode=ro``), which is safe beside the
 monitor's writes; ``-i`` (immutable) is not used because it can return wrong results on a changing file (FACTS.md).
-The search tokenizer reaches Datasette through the ``news_monitor`` plug-in entry point installed with the package.
+Search in either script reaches Datasette through the ``news_monitor`` plug-in entry point installed with the package
+(the file itself opens in any Datasette).
 
 Datasette names a database after its file's stem: ``data/news.db`` is browsed at ``/news``, ``archive.db`` at
 ``/archive`` (``browse_url``). A port already taken makes Datasette exit at once; ``port_problem`` finds that out

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from db import search
 from db.transaction import write_transaction
 from monitor.core.errors import StoreError
 
@@ -146,8 +147,8 @@ def _v1(db: sqlite_utils.Database) -> None:
         {"sha256": str, "path": str, "imported_at": str, "items": int, "run_id": int},
         pk="sha256",
     )
-    # External-content FTS5 index over items, kept up to date by the store (no triggers: triggers would make
-    # every write to items need the Python tokenizer, and plain SQLite tools could no longer update items).
+    # External-content FTS5 index over items with the Python tokenizer news_fold (until schema 8, which replaces it
+    # with a table of SQLite's own tokenizer: db/search.py).
     db.execute(
         'CREATE VIRTUAL TABLE items_fts USING fts5(title, summary, publisher, content="items", '
         'content_rowid="id", tokenize="news_fold")'
@@ -266,10 +267,25 @@ def _v7_run_precision(db: sqlite_utils.Database) -> None:
     runs.create_index(["elapsed_ms"], if_not_exists=True)
 
 
+def _v8_search_builtin(db: sqlite_utils.Database) -> None:
+    """The search index with SQLite's own tokenizer (db/search.py), so every SQLite tool opens the file.
+
+    Before, ``items_fts`` used the Python tokenizer ``news_fold``: Datasette without our plug-in refused the file at
+    start-up and the sqlite3 shell failed on the table. Now our code folds and spaces the text it indexes and
+    ``unicode61`` splits it: the same tokens, so the same search results. The old table is dropped (with its
+    tokenizer, which ``migrate`` registers for the migrations before this one) and every item indexed again.
+    """
+    db.execute("DROP TABLE IF EXISTS items_fts")
+    db.execute(search.CREATE_SEARCH_TABLE)
+    search.index_rows(db.conn, db.execute("SELECT id, title, summary, publisher FROM items ORDER BY id"))
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related,
                                                               _v5_http_cache_per_source, _v6_item_extra,
-                                                              _v7_run_precision]
+                                                              _v7_run_precision, _v8_search_builtin]
 SCHEMA_VERSION = len(MIGRATIONS)
+# Files below this version have (or, being created, will first get) the search table of the news_fold tokenizer.
+SEARCH_BUILTIN_SINCE = MIGRATIONS.index(_v8_search_builtin) + 1
 
 
 # The tables each schema version added (a file without the mark must hold those of its version to be ours).
@@ -289,10 +305,14 @@ def migrate(db: sqlite_utils.Database, path: str | Path | None = None) -> int:
     """
     path = path or db.conn.execute("PRAGMA database_list").fetchone()[2]
     before = None
+    legacy_tokenizer = False
     while True:
         with write_transaction(db.conn, path):
             version = check_ours(db.conn, path)
             before = version if before is None else before
+            if version < SEARCH_BUILTIN_SINCE and not legacy_tokenizer:
+                search.register_search_tokenizer(db.conn)      # the old table is read, rebuilt and dropped
+                legacy_tokenizer = True
             if version == SCHEMA_VERSION:
                 if db.conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
                     db.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")   # a file from before the mark

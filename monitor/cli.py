@@ -387,7 +387,7 @@ def _foreground(command: list[str]) -> int:
 def cmd_export(config: Config, args) -> int:
     """Everything is checked (options, database, filter names, the query) before the output file is opened."""
     from db.export import ExportFilter, FilterError, check_names, select_items, time_bound, write_csv, write_jsonl
-    from db.search import register_search_tokenizer
+    from db.search import register_search_tokenizer, uses_legacy_tokenizer
 
     zone = dates.zone(config.timezone)
     try:
@@ -397,7 +397,8 @@ def cmd_export(config: Config, args) -> int:
         raise UsageError(str(error)) from None
     filters = ExportFilter(topic=args.topic, source=args.source, since=since, until=until, search=args.search)
     conn = _open_read_only(config)
-    register_search_tokenizer(conn)
+    if args.search and uses_legacy_tokenizer(conn):     # a file the service has not upgraded to schema 8 yet
+        register_search_tokenizer(conn)
     if args.format == "csv":
         def write(rows, out):
             return write_csv(rows, out, raw=args.raw)

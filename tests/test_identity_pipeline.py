@@ -176,7 +176,7 @@ def test_a_title_edited_after_publication_keeps_its_row_and_its_history(httpserv
     assert (history["item_id"], history["title"], history["new_title"], history["source"]) == \
         (row["id"], versions[0], versions[1], "edits")
     # the search index follows the new title
-    assert rows(monitor, "SELECT rowid FROM items_fts WHERE items_fts MATCH '\"扶贫办宣布\"'")[0][0] == row["id"]
+    assert rows(monitor, "SELECT rowid FROM items_fts WHERE items_fts MATCH '\"扶 贫 办 宣 布\"'")[0][0] == row["id"]
 
     monitor.run_once(["edits"])          # a stale copy shows the old title again: no flip back
     monitor.run_once(["mirror"])         # another source's own wording for the same URL: not an edit

@@ -156,7 +156,7 @@ def test_an_older_database_is_migrated_and_indexed(tmp_path):
         found = store.identify([item("衙下集镇：做大做强生猪产业", "http://x.example/1", "澎湃新闻")])[0]
         assert found.item_id == 1 and found.rule == "title"
         # and search finds the migrated row written with 著 by the mainland form 着
-        assert store.conn.execute("SELECT rowid FROM items_fts WHERE items_fts MATCH '\"抢着要\"'").fetchall()
+        assert store.conn.execute("SELECT rowid FROM items_fts WHERE items_fts MATCH '\"抢 着 要\"'").fetchall()
     finally:
         store.close()
     plain = sqlite3.connect(path)   # the new tables stay readable by plain SQLite tools

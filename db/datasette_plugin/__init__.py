@@ -2,7 +2,8 @@
 
 Installed with the package, so ``datasette data/news.db`` gets all of it too:
 
-* the folding search tokenizer on every connection (``db/search.py``): search finds either script;
+* search on the items table in either script (``search_filter.py``, ``db/search.py``): the file itself needs
+  nothing of ours (plain Datasette opens it), only the folding of the query does;
 * the news desk on the database page (``desk.py``, ``templates/database.html``), ``/`` leading to it; story pages
   (the ``story`` canned query, ``templates/query.html``);
 * cells shown for reading (``cells.py``): titles linked to their URL, times in the configured zone; the items
@@ -25,9 +26,10 @@ from db.datasette_plugin.atom import atom_document, can_render_atom
 from db.datasette_plugin.csv_guard import guard_csv
 from db.datasette_plugin.dashboard import DEFAULT_DAYS, dashboard
 from db.datasette_plugin.desk import news_desk, read_values
+from db.datasette_plugin.search_filter import search_filter
 from db.datasette_plugin.table_defaults import table_page_defaults
 from db.health_report import health_report
-from db.search import register_search_tokenizer
+from db.search import register_search_tokenizer, uses_legacy_tokenizer
 
 PLUGIN = "news-monitor"
 ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
@@ -35,7 +37,13 @@ ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
 
 @hookimpl
 def prepare_connection(conn):
-    register_search_tokenizer(conn)
+    if uses_legacy_tokenizer(conn):      # a file from before schema 8, not yet upgraded by the monitor
+        register_search_tokenizer(conn)
+
+
+@hookimpl(trylast=True)     # after Datasette's own search filter: its extra context is overridden by ours
+def filters_from_request(request, database, table, datasette):
+    return search_filter(request, database, table, datasette)
 
 
 @hookimpl

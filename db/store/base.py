@@ -13,7 +13,6 @@ from pathlib import Path
 import sqlite_utils
 
 from db.schema import check_ours
-from db.search import register_search_tokenizer
 from db.story_index import StoryIndex
 from db.transaction import write_transaction
 from monitor.core import dates
@@ -30,18 +29,22 @@ class StoreBase:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         conn.row_factory = sqlite3.Row
-        register_search_tokenizer(conn)
         try:
             check_ours(conn, path)     # before WAL mode is set: that already writes to the file
+            conn.execute("PRAGMA journal_mode=WAL")
+            # What a process before this one could not copy from the -wal into the file (its disk was full when it
+            # closed) is copied now, without waiting for readers: a disk still too full for that fails here, said
+            # once, rather than in every source's run.
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except BaseException:
             conn.close()
             raise
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         self.conn = conn
-        # Closed at interpreter exit at the latest: a connection left to module teardown calls the Python search
-        # tokenizer after its module is gone, and the process dies with a segmentation fault.
+        # Closed at interpreter exit at the latest: a connection left to module teardown while the migrations' Python
+        # tokenizer is registered on it (a file before schema 8) calls it after its module is gone, and the process
+        # dies with a segmentation fault.
         self._closer = weakref.finalize(self, conn.close)
         self.db = sqlite_utils.Database(conn)
         self.story_index = StoryIndex(conn)

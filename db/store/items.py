@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from db import search
 from db.store.lookups import KnownKeys, Lookups
 from db.store.stories import Stories
 from monitor.core.model import Item
@@ -78,7 +79,7 @@ class Items(Lookups, Stories):
     def rebuild_search_index(self) -> None:
         """Rebuild items_fts from items (after rows were edited with a plain SQLite tool)."""
         with self._writing():
-            self.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+            search.rebuild_search_index(self.conn)
 
     def _insert(self, item: Item, seen_at: str, found: Decision) -> int:
         cursor = self.conn.execute(
@@ -91,7 +92,7 @@ class Items(Lookups, Stories):
         )
         item_id = cursor.lastrowid
         self._assign_story(item_id, item, seen_at, found)
-        self._index(item_id)
+        self._index(item_id, item.title, item.summary, item.publisher)
         return item_id
 
     def _merge(self, item_id: int, item: Item, seen_at: str, *, rule: str | None = None, source: str | None = None,
@@ -128,7 +129,7 @@ class Items(Lookups, Stories):
         assignments = ", ".join(f"{column} = ?" for column in changes)
         self.conn.execute(f"UPDATE items SET {assignments} WHERE id = ?", (*changes.values(), item_id))
         if searchable:
-            self._index(item_id)
+            self._index(item_id, *(changes.get(column, row[column]) for column in search.COLUMNS))
         self._story_follows(row, changes, seen_at)
         return changes
 
@@ -181,18 +182,11 @@ class Items(Lookups, Stories):
                 f"UPDATE items SET {column} = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False), item_id)
             )
 
-    def _index(self, item_id: int) -> None:
-        self.conn.execute(
-            "INSERT INTO items_fts (rowid, title, summary, publisher) SELECT id, title, summary, publisher "
-            "FROM items WHERE id = ?",
-            (item_id,),
-        )
+    def _index(self, item_id: int, title: str | None, summary: str | None, publisher: str | None) -> None:
+        search.index_rows(self.conn, [(item_id, title, summary, publisher)])
 
     def _unindex(self, row: sqlite3.Row) -> None:
-        self.conn.execute(
-            "INSERT INTO items_fts (items_fts, rowid, title, summary, publisher) VALUES ('delete', ?, ?, ?, ?)",
-            (row["id"], row["title"], row["summary"], row["publisher"]),
-        )
+        search.unindex_row(self.conn, row["id"], row["title"], row["summary"], row["publisher"])
 
 
 # Not kept in items.extra: the page's codec is the run's (runs.encoding), not the item's.
