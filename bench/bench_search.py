@@ -14,6 +14,7 @@ prints
 
     .venv/bin/python bench/bench_search.py /tmp/corpus-1m.db
     .venv/bin/python bench/bench_search.py /tmp/corpus-1m.db --designs 100000
+    .venv/bin/python bench/bench_search.py /tmp/corpus-1m.db --keep /tmp/migrated.db   # to look further
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--designs", type=int, default=0, help="compare index designs on the first N items")
+    parser.add_argument("--keep", type=Path, help="move the migrated copy there afterwards")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         work = Path(tmp)
@@ -129,6 +131,8 @@ def main() -> None:
         if args.designs:
             designs(conn, work, args.designs)
         conn.close()
+        if args.keep:
+            shutil.move(path, args.keep)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ index. Every item, new or not, leaves a sighting and its topics.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from db import search
@@ -33,6 +34,8 @@ class SaveResult:
 class Items(Lookups, Stories):
     """The ``items``, ``sightings``, ``item_topics``, ``title_history`` and ``items_fts`` tables."""
 
+    _pending: _Pending | None = None      # while a batch is being saved (``_batched``)
+
     def save_items(self, items: Iterable[Item], *, source: str, run_id: int | None,
                    on_item: Callable[[int, int], None] | None = None) -> SaveResult:
         """Store a batch in one transaction: each item merged into the row it is the same as, or added.
@@ -41,27 +44,52 @@ class Items(Lookups, Stories):
         items = list(items)
         # Identity is decided inside the write transaction (the lock is taken before the first look-up): another
         # process storing the same items at the same moment waits, and its rows are then found here.
-        with self._writing():
+        with self._writing(), self._batched():
             seen_at = self.now()
             known = KnownKeys(self.conn, items)
             for item in items:
                 found = self._find(item, seen_at, known)
                 item_id, rule = found.item_id, found.rule
                 if item_id is None:
-                    item_id = self._insert(item, seen_at, found)
+                    item_id = self._insert(item, seen_at, found, source)
                     known.wrote(item.url_key, item.title_key, found.headline.key)
-                    rule = "new"
+                    self._record_sighting(item_id, item, source, run_id, seen_at, "new", sources=None)
+                    self._record_topics(item_id, item.topics, source, stored_topics=None)
                     result.new += 1
                 else:
-                    changes = self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
+                    row, changes = self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
                     known.wrote(changes.get("url_key"), changes.get("title_key"), changes.get("core_key"))
-                self._record_sighting(item_id, item, source, run_id, seen_at, rule)
-                self._record_topics(item_id, item.topics, source)
+                    self._record_sighting(item_id, item, source, run_id, seen_at, rule, sources=row["sources"])
+                    self._record_topics(item_id, item.topics, source, stored_topics=row["topics"])
                 result.seen += 1
                 result.item_ids.append(item_id)
                 if on_item is not None:
                     on_item(result.seen, len(items))
         return result
+
+    @contextlib.contextmanager
+    def _batched(self):
+        """Sightings and search rows of a batch written together at its end (``executemany``), inside its
+        transaction; what reads them before (``_title_edited``, ``_unindex``) sees them."""
+        self._pending = _Pending()
+        try:
+            yield
+            self._write_pending()
+        finally:
+            self._pending = None
+
+    def _write_pending(self) -> None:
+        pending = self._pending
+        if pending is None:
+            return
+        if pending.sightings:
+            self.conn.executemany(
+                "INSERT INTO sightings (item_id, source, run_id, seen_at, url, title, matched_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", pending.sightings)
+            pending.sightings.clear()
+        if pending.search:
+            search.index_rows(self.conn, ((item_id, *values) for item_id, values in pending.search.items()))
+            pending.search.clear()
 
     def fill_item(self, item_id: int, item: Item, *, source: str, run_id: int | None) -> None:
         """Merge what an article page says about itself into the row it was fetched for (nothing is erased).
@@ -72,23 +100,24 @@ class Items(Lookups, Stories):
         """
         with self._writing():
             seen_at = self.now()
-            self._merge(item_id, item, seen_at)
-            self._record_sighting(item_id, item, source, run_id, seen_at, "page")
-            self._record_topics(item_id, item.topics, source)
+            row, _ = self._merge(item_id, item, seen_at)
+            self._record_sighting(item_id, item, source, run_id, seen_at, "page", sources=row["sources"])
+            self._record_topics(item_id, item.topics, source, stored_topics=row["topics"])
 
     def rebuild_search_index(self) -> None:
         """Rebuild items_fts from items (after rows were edited with a plain SQLite tool)."""
         with self._writing():
             search.rebuild_search_index(self.conn)
 
-    def _insert(self, item: Item, seen_at: str, found: Decision) -> int:
+    def _insert(self, item: Item, seen_at: str, found: Decision, source: str) -> int:
+        """A new row, with its first source and its topics already in its JSON lists."""
         cursor = self.conn.execute(
             """INSERT INTO items (title, url, summary, publisher, published_at, first_seen_at, last_seen_at,
-               origin, title_cut, url_key, title_key, publisher_key, core_key, extra)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               origin, title_cut, url_key, title_key, publisher_key, core_key, extra, sources, topics)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (item.title, item.url, item.summary, item.publisher, item.published_at, seen_at, seen_at,
              item.origin, item.title_cut, item.url_key, item.title_key, item.publisher_key, found.headline.key,
-             merged_extra(None, item.extra)),
+             merged_extra(None, item.extra), _json_list([source]), _json_list(item.topics)),
         )
         item_id = cursor.lastrowid
         self._assign_story(item_id, item, seen_at, found)
@@ -96,23 +125,26 @@ class Items(Lookups, Stories):
         return item_id
 
     def _merge(self, item_id: int, item: Item, seen_at: str, *, rule: str | None = None, source: str | None = None,
-               run_id: int | None = None) -> dict[str, object]:
+               run_id: int | None = None) -> tuple[sqlite3.Row, dict[str, object]]:
         """Fill in what the stored row lacks; a cut-short title gives way to the full one, an edited title
         (``rules.title_edited``) to the new one with the old one kept in title_history. Nothing is erased. Returns
-        the columns changed."""
+        the row as it was and the columns changed."""
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         changes: dict[str, object] = {"last_seen_at": seen_at}
-        new_title = {"title": item.title, "title_key": item.title_key, "title_cut": item.title_cut,
-                     "core_key": headline(item.title).key}
+
+        def new_title() -> dict[str, object]:        # the headline is worked out only for a title that changes
+            return {"title": item.title, "title_key": item.title_key, "title_cut": item.title_cut,
+                    "core_key": headline(item.title).key}
+
         if row["title_cut"] and not item.title_cut:
-            changes.update(new_title)
+            changes.update(new_title())
         elif rule == "url" and source and self._title_edited(row, item, source):
             self.conn.execute(
                 "INSERT INTO title_history (item_id, title, title_key, replaced_at, new_title, source, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (item_id, row["title"], row["title_key"], seen_at, item.title, source, run_id),
             )
-            changes.update(new_title)
+            changes.update(new_title())
         if not row["url"] and item.url and item.url_key and not self._url_taken(item.url_key):
             changes.update(url=item.url, url_key=item.url_key)
         for column in ("summary", "published_at"):
@@ -131,11 +163,12 @@ class Items(Lookups, Stories):
         if searchable:
             self._index(item_id, *(changes.get(column, row[column]) for column in search.COLUMNS))
         self._story_follows(row, changes, seen_at)
-        return changes
+        return row, changes
 
     def _title_edited(self, row: sqlite3.Row, item: Item, source: str) -> bool:
         """``rules.title_edited``, given this source's last sighting of the row and the row's former titles."""
         def last_shown() -> str | None:
+            self._write_pending()           # this batch's sightings of the row count too
             last = self.conn.execute(
                 "SELECT title FROM sightings WHERE item_id = ? AND source = ? ORDER BY id DESC LIMIT 1",
                 (row["id"], source),
@@ -153,17 +186,24 @@ class Items(Lookups, Stories):
         return self.conn.execute("SELECT 1 FROM items WHERE url_key = ?", (url_key,)).fetchone() is not None
 
     def _record_sighting(self, item_id: int, item: Item, source: str, run_id: int | None, seen_at: str,
-                         rule: str | None) -> None:
-        self.conn.execute(
-            "INSERT INTO sightings (item_id, source, run_id, seen_at, url, title, matched_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (item_id, source, run_id, seen_at, item.url, item.seen_title, rule),
-        )
-        self._add_to_json_list(item_id, "sources", [source])
+                         rule: str | None, *, sources: str | None) -> None:
+        """The sighting, and the source added to ``items.sources`` as stored (``sources``; None: a row this batch
+        inserted with it)."""
+        sighting = (item_id, source, run_id, seen_at, item.url, item.seen_title, rule)
+        if self._pending is not None:
+            self._pending.sightings.append(sighting)
+        else:
+            self.conn.execute("INSERT INTO sightings (item_id, source, run_id, seen_at, url, title, matched_by) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?)", sighting)
+        if sources is not None:
+            self._add_to_json_list(item_id, "sources", sources, [source])
 
-    def _record_topics(self, item_id: int, topics: dict[str, list[str]], source: str) -> None:
+    def _record_topics(self, item_id: int, topics: dict[str, list[str]], source: str, *,
+                       stored_topics: str | None) -> None:
+        """The item's topics and their keywords (``item_topics``), and ``items.topics`` as stored
+        (``stored_topics``; None: a new row, inserted with its topics and no ``item_topics`` rows yet)."""
         for topic, keywords in topics.items():
-            row = self.conn.execute(
+            row = None if stored_topics is None else self.conn.execute(
                 "SELECT matched FROM item_topics WHERE item_id = ? AND topic = ?", (item_id, topic)
             ).fetchone()
             matched = list(dict.fromkeys((row["matched"].split(", ") if row else []) + keywords))
@@ -171,22 +211,37 @@ class Items(Lookups, Stories):
                 "INSERT OR REPLACE INTO item_topics (item_id, topic, matched) VALUES (?, ?, ?)",
                 (item_id, topic, ", ".join(matched)),
             )
-        if topics:
-            self._add_to_json_list(item_id, "topics", list(topics))
+        if topics and stored_topics is not None:
+            self._add_to_json_list(item_id, "topics", stored_topics, list(topics))
 
-    def _add_to_json_list(self, item_id: int, column: str, values: list[str]) -> None:
-        current = json.loads(self.conn.execute(f"SELECT {column} FROM items WHERE id = ?", (item_id,)).fetchone()[0])
+    def _add_to_json_list(self, item_id: int, column: str, stored: str, values: list[str]) -> None:
+        current = json.loads(stored)
         merged = sorted(set(current) | set(values))
         if merged != current:
-            self.conn.execute(
-                f"UPDATE items SET {column} = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False), item_id)
-            )
+            self.conn.execute(f"UPDATE items SET {column} = ? WHERE id = ?", (_json_list(merged), item_id))
 
     def _index(self, item_id: int, title: str | None, summary: str | None, publisher: str | None) -> None:
-        search.index_rows(self.conn, [(item_id, title, summary, publisher)])
+        if self._pending is not None:
+            self._pending.search[item_id] = (title, summary, publisher)
+        else:
+            search.index_rows(self.conn, [(item_id, title, summary, publisher)])
 
     def _unindex(self, row: sqlite3.Row) -> None:
+        if self._pending is not None and self._pending.search.pop(row["id"], None) is not None:
+            return                           # added by this batch, not written yet
         search.unindex_row(self.conn, row["id"], row["title"], row["summary"], row["publisher"])
+
+
+@dataclass
+class _Pending:
+    """What a batch writes at its end: sightings in order, and the search rows of the items it added or changed."""
+    sightings: list[tuple] = field(default_factory=list)
+    search: dict[int, tuple] = field(default_factory=dict)
+
+
+def _json_list(values: Iterable[str]) -> str:
+    """``items.sources`` and ``items.topics``: a sorted JSON array, readable (not escaped) in Datasette."""
+    return json.dumps(sorted(set(values)), ensure_ascii=False)
 
 
 # Not kept in items.extra: the page's codec is the run's (runs.encoding), not the item's.

@@ -25,7 +25,7 @@ class Stories(StoreBase):
             self._join_story(found.story_id, item_id, found.story_rule, seen_at)
             self._complete_story_title(found.story_id, item.title)
         else:
-            self._found_story(item_id, item.title, found.headline.key, seen_at)
+            self._found_story(item_id, item, found.headline.key, seen_at)
         self.story_index.add(item_id, found.headline, found.day)
 
     def _story_follows(self, row: sqlite3.Row, changes: dict[str, object], seen_at: str) -> None:
@@ -49,15 +49,16 @@ class Stories(StoreBase):
         else:
             self.conn.execute("UPDATE stories SET last_seen_at = ? WHERE id = ?", (seen_at, story_id))
 
-    def _found_story(self, item_id: int, title: str, key: str, seen_at: str) -> int:
+    def _found_story(self, item_id: int, item: Item, key: str, seen_at: str) -> int:
+        """A story of one item, counted as ``_refresh_story`` would count it (a NULL publisher key is no publisher)."""
         cursor = self.conn.execute(
-            "INSERT INTO stories (title, story_key, items, publishers, first_seen_at, last_seen_at) "
-            "VALUES (?, ?, 0, 0, ?, ?)",
-            (title, key, seen_at, seen_at),
+            "INSERT INTO stories (title, story_key, items, publishers, first_seen_at, last_seen_at, "
+            "first_published_at, last_published_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?)",
+            (item.title, key, int(item.publisher_key is not None), seen_at, seen_at, item.published_at,
+             item.published_at),
         )
         story_id = cursor.lastrowid
         self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = 'new' WHERE id = ?", (story_id, item_id))
-        self._refresh_story(story_id, seen_at)
         return story_id
 
     def _join_story(self, story_id: int, item_id: int, rule: str, seen_at: str) -> None:
