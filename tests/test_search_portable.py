@@ -155,3 +155,28 @@ def test_migration_8_converts_the_index_of_an_older_file(tmp_path):
     assert plain.execute("SELECT count(*) FROM items_fts").fetchone()[0] == 2
     assert "news_fold" not in plain.execute("SELECT sql FROM sqlite_master WHERE name = 'items_fts'").fetchone()[0]
     plain.close()
+
+
+def test_datasette_search_box_shows_what_was_typed_and_columns_can_be_searched(tmp_path, seed_document):
+    from monitor.seeding import import_seed
+    from tests.test_datasette import get
+
+    path = tmp_path / "news.db"
+    store = Store(path, ZONE)
+    import_seed(store, seed_document, ZONE)
+    store.close()
+    html = get(None, path, "/news/items?_search=脫貧").text
+    assert '<input id="_search" type="search" name="_search" value="脫貧">' in html
+    assert "where search matches &#34;脫貧&#34;" in html
+
+    def titles(query: str) -> list[str]:
+        response = get(None, path, f"/news/items.json?{query}&_shape=array&_col=title&_size=max")
+        assert response.status_code == 200, response.text
+        return [row["title"] for row in response.json()]
+
+    in_titles = titles("_search_title=脱贫")
+    assert in_titles and all("脫貧" in title for title in in_titles)
+    assert set(in_titles) <= set(titles("_search=脱贫"))
+    by_publisher = titles("_search_publisher=人民網")
+    assert by_publisher and titles("_search_publisher=人民网") == by_publisher
+    assert get(None, path, "/news/items.json?_search_url=x").status_code == 400

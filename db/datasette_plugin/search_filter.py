@@ -1,4 +1,5 @@
-"""Search on the items table: ``?_search=`` through ``db.search.fts_query``, so 脫貧 finds 脱贫.
+"""Search on the items table: ``?_search=`` (and ``?_search_title=``...) through ``db.search.fts_query``, so 脫貧
+finds 脱贫.
 
 The metadata names no ``fts_table`` for items, and Datasette does not find the contentless ``items_fts`` by itself:
 its own search filter (``escape_fts``, one token per quoted word) stays out, and this one, a ``filters_from_request``
@@ -10,11 +11,13 @@ so the box, the "search matches" line and every link (next page, facets, CSV, JS
 from __future__ import annotations
 
 from datasette.filters import FilterArguments
+from datasette.utils.asgi import BadRequest
 
-from db.search import fts_query
+from db.search import COLUMNS, fts_query
 
 SEARCH_TABLE = "items_fts"
 SEARCHED_TABLE = "items"
+_MATCH = f"id IN (SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :{{param}})"
 
 
 async def search_filter(request, database: str, table: str, datasette) -> FilterArguments | None:
@@ -22,13 +25,22 @@ async def search_filter(request, database: str, table: str, datasette) -> Filter
         return None
     if not await datasette.get_database(database).table_exists(SEARCH_TABLE):
         return None
+    where, params, described = [], {}, []
     typed = request.args.get("_search", "")
-    context = {"supports_search": True, "search": typed}
-    if not typed.strip():
-        return FilterArguments([], extra_context=context)
-    return FilterArguments(
-        [f"id IN (SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :news_search)"],
-        params={"news_search": fts_query(typed)},
-        human_descriptions=[f'search matches "{typed}"'],
-        extra_context=context,
-    )
+    if typed.strip():
+        where.append(_MATCH.format(param="news_search"))
+        params["news_search"] = fts_query(typed)
+        described.append(f'search matches "{typed}"')
+    for key in request.args:
+        column = key[len("_search_"):] if key.startswith("_search_") else None
+        if column is None or not request.args[key].strip():
+            continue
+        if column not in COLUMNS:
+            raise BadRequest(f"Cannot search by that column (one of {', '.join(COLUMNS)})")
+        param = f"news_search_{column}"
+        where.append(_MATCH.format(param=param))
+        params[param] = f"{{{column}}} : ({fts_query(request.args[key])})"
+        described.append(f'search column "{column}" matches "{request.args[key]}"')
+        typed = typed or request.args[key]
+    return FilterArguments(where, params=params, human_descriptions=described,
+                           extra_context={"supports_search": True, "search": typed})

@@ -3,7 +3,12 @@
 Every batch is one transaction. An item that identity finds already stored (``Lookups``) is merged into its row: a
 merge only fills in or lengthens what the row has (what its sources told beyond the fields, ``items.extra``,
 included), and never erases. A new item is added, joins or founds a story (``Stories``) and enters the search
-index. Every item, new or not, leaves a sighting and its topics.
+index (``db.search``: the text folded and spaced here, indexed by SQLite's own tokenizer). Every item, new or not,
+leaves a sighting and its topics.
+
+What is cheap to gather is written together: a new row carries its first source and its topics in its JSON lists, a
+batch's sightings and search rows go in with one ``executemany`` each at its end (``_batched``). Identity's look-ups
+(``Lookups``, ``db/story_index.py``) are most of the time left.
 """
 
 from __future__ import annotations
@@ -232,16 +237,16 @@ class Items(Lookups, Stories):
         search.unindex_row(self.conn, row["id"], row["title"], row["summary"], row["publisher"])
 
 
+def _json_list(values: Iterable[str]) -> str:
+    """``items.sources`` and ``items.topics``: a sorted JSON array, readable (not escaped) in Datasette."""
+    return json.dumps(sorted(set(values)), ensure_ascii=False)
+
+
 @dataclass
 class _Pending:
     """What a batch writes at its end: sightings in order, and the search rows of the items it added or changed."""
     sightings: list[tuple] = field(default_factory=list)
     search: dict[int, tuple] = field(default_factory=dict)
-
-
-def _json_list(values: Iterable[str]) -> str:
-    """``items.sources`` and ``items.topics``: a sorted JSON array, readable (not escaped) in Datasette."""
-    return json.dumps(sorted(set(values)), ensure_ascii=False)
 
 
 # Not kept in items.extra: the page's codec is the run's (runs.encoding), not the item's.
