@@ -8,9 +8,10 @@ digits stay whole words. One token per folded CJK character, one per Latin/digit
 finds a two-character word, and 脫貧 finds 脱贫.
 
 ``items_fts`` is a contentless FTS5 table (``content=''``) over that text: it holds the index only, no second copy of
-the titles, so it costs about the size of the text it indexes (bench/README.md). Its rowid is ``items.id``; the
+the titles: about 1.3× the bytes of the text it indexes (``bench/bench_search.py``). Its rowid is ``items.id``; the
 store writes it with each new or changed item (``index_rows``, ``unindex_row``). A contentless table forgets a row
-only when told the text it indexed, which ``search_text`` computes again from the stored row.
+only when told the text it indexed, which ``search_text`` computes again from the stored row: a change to the folding
+(``monitor.core.fold``, OpenCC's tables) must come with a migration that rebuilds the index (``rebuild_search_index``).
 
 ``fts_query`` is the one place a user's query becomes an FTS5 query (Datasette's ``_search`` on the items table,
 ``export --search``): each space-separated word, or each "quoted phrase", becomes a phrase of folded tokens, as
