@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from db.metadata import QUERIES  # noqa: E402
-from db.publish import datasette_command, write_metadata  # noqa: E402
+from db.publish import datasette_command, tied_to_parent, write_metadata  # noqa: E402
 from db.search import register_search_tokenizer  # noqa: E402
 from db.store import Store  # noqa: E402
 from monitor.core import dates  # noqa: E402
@@ -149,7 +149,8 @@ def free_port() -> int:
 class Server:
     def __init__(self, command: list[str], port: int):
         self.base = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                                        preexec_fn=tied_to_parent())     # ends with the bench, however it ends
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

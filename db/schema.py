@@ -275,6 +275,8 @@ def _v9_browsing_at_scale(db: sqlite_utils.Database) -> None:
       newest or largest first) are served by an index whose ties run in ascending id. Datasette breaks ties by
       ascending id from the second page on, but its first page has no tie-breaker: read in the index's order, the
       first page's ties come in the same order, so paging (and a streamed CSV) returns every row exactly once.
+    * The news desk's and ``export``'s order (``db.export.NEWEST_FIRST``: publication time, else first seen, newest
+      first) has an index of its own: the desk's first page no longer sorts every item.
     * ``sightings.matched_by`` and ``items.story_matched_by`` are indexed for ``merges_by_rule`` and
       ``story_merges_by_rule`` (the newest 1,000 of a rare rule without reading every row).
     """
@@ -285,6 +287,7 @@ def _v9_browsing_at_scale(db: sqlite_utils.Database) -> None:
     conn.execute("CREATE INDEX idx_items_published_at_id ON items (published_at, id DESC)")
     conn.execute("CREATE INDEX idx_sightings_seen_at_id ON sightings (seen_at, id DESC)")
     conn.execute("CREATE INDEX idx_stories_items_id ON stories (items, id DESC)")
+    conn.execute("CREATE INDEX idx_items_newest ON items (coalesce(published_at, first_seen_at), id)")
     conn.execute("CREATE INDEX idx_sightings_matched_by ON sightings (matched_by)")
     conn.execute("CREATE INDEX idx_items_story_matched_by ON items (story_matched_by)")
     create(conn)
