@@ -237,6 +237,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="prepare the files here and keep them for the next run")
     parser.add_argument("--csv-items", type=int, default=100_000)
     parser.add_argument("--no-full-export", action="store_true", help="skip the one export of every row")
+    parser.add_argument("--verbose", action="store_true", help="each request's time as it is measured")
     args = parser.parse_args()
     if not args.corpus.exists():
         subprocess.run([sys.executable, "bench/bench_identity_scale.py", "--build-only", "--items", "1000000",
@@ -281,6 +282,9 @@ def run(args, work: Path) -> int:
                     if not path:
                         continue
                     took, body, status = server.get(path)
+                    if args.verbose:
+                        print(f"  round {round_ + 1} {name} {took * 1000:8,.0f} ms  {label}", file=sys.stderr,
+                              flush=True)
                     times.setdefault((label, name), []).append(took)
                     if status != 200:
                         notes[(label, name)] = f"HTTP {status}"
