@@ -106,8 +106,10 @@ def _known(configured: list[str], stored: list[str]) -> str:
 def select_items(conn: sqlite3.Connection, filters: ExportFilter) -> Iterator[dict]:
     """Matching items, newest first (by publication time, else first sighting).
 
-    The query runs at once, so a database that cannot be read fails here, before an output file is opened; the
-    rows are then read as they are written."""
+    The query starts at once, so a database that cannot be read at all fails here, before an output file is opened;
+    the rows are then read as they are written, along the index of ``NEWEST_FIRST`` (schema 9): any number of rows
+    in flat memory, no sort of the whole table first. A damaged page met on the way raises then (the caller
+    says so)."""
     where, params = item_conditions(filters)
     sql = f"SELECT {', '.join(COLUMNS)} FROM items"
     if where:

@@ -188,6 +188,18 @@ TABLES = {
         },
         "hidden": True,
     },
+    "facet_counts": {
+        "description": "How many rows hold each value of the columns readers facet by (items' publisher, topics, "
+                       "sources and story_matched_by; sightings' source and matched_by), kept by triggers as rows "
+                       "change: a whole table's facets are read from here instead of counting every row.",
+        "columns": {
+            "table_name": "The table counted",
+            "column_name": "The column counted",
+            "value": "A value the column holds (for topics and sources: a name in the JSON array)",
+            "rows": "Rows holding it (0 once none does)",
+        },
+        "hidden": True,
+    },
     "http_cache": {
         "description": "ETag and Last-Modified per source and fetched URL, for conditional GET.",
         "columns": {
@@ -278,11 +290,13 @@ ORDER BY coalesce(published_at, first_seen_at), id""",
 QUERIES["identity_rules"] = {
     "title": "How identity was decided, by rule",
     "description": "Sightings by the rule that matched them to an item (url, title, seed, truncated, near; new "
-                   "for a new item, page for the spider) and items by the rule that put them in their story.",
-    "sql": """SELECT 'item: sightings.matched_by' AS decision, matched_by AS rule, count(*) AS count
-FROM sightings GROUP BY matched_by
+                   "for a new item, page for the spider) and items by the rule that put them in their story "
+                   "(read from the counts the store keeps, facet_counts).",
+    "sql": """SELECT 'item: sightings.matched_by' AS decision, value AS rule, rows AS count
+FROM facet_counts WHERE table_name = 'sightings' AND column_name = 'matched_by' AND rows > 0
 UNION ALL
-SELECT 'story: items.story_matched_by', story_matched_by, count(*) FROM items GROUP BY story_matched_by
+SELECT 'story: items.story_matched_by', value, rows
+FROM facet_counts WHERE table_name = 'items' AND column_name = 'story_matched_by' AND rows > 0
 ORDER BY 1, 3 DESC""",
 }
 QUERIES["merges_by_rule"] = {

@@ -48,6 +48,7 @@ SETTINGS = {
     "sql_time_limit_ms": "3000",
     "default_page_size": "50",
     "allow_download": "off",        # the whole file is not offered for download
+    "max_csv_mb": "0",              # a streamed CSV (?_stream=on) holds every row: Datasette's 100 MB cut it short
 }
 PASSWORD_HASH_ENV = "NEWS_MONITOR_PASSWORD_HASH"   # a hash from datasette-auth-passwords' /-/password-tool
 PASSWORD_USER_ENV = "NEWS_MONITOR_USER"            # the user name to log in with (default: reader)

@@ -280,9 +280,37 @@ def _v8_search_builtin(db: sqlite_utils.Database) -> None:
     search.index_rows(db.conn, db.execute("SELECT id, title, summary, publisher FROM items ORDER BY id"))
 
 
+def _v9_browsing_at_scale(db: sqlite_utils.Database) -> None:
+    """Datasette at a million items (issue 12): kept facet counts, and indexes for the default sorts and audits.
+
+    * ``facet_counts``, kept by triggers (``db/facet_counts.py``): an unfiltered table's facets and the
+      ``identity_rules`` audit read them instead of scanning every row.
+    * The default sorts (``items`` by ``published_at``, ``sightings`` by ``seen_at``, ``stories`` by ``items``,
+      newest or largest first) are served by an index whose ties run in ascending id. Datasette breaks ties by
+      ascending id from the second page on, but its first page has no tie-breaker: read in the index's order, the
+      first page's ties come in the same order, so paging (and a streamed CSV) returns every row exactly once.
+    * The news desk's and ``export``'s order (``db.export.NEWEST_FIRST``: publication time, else first seen, newest
+      first) has an index of its own: the desk's first page no longer sorts every item.
+    * ``sightings.matched_by`` and ``items.story_matched_by`` are indexed for ``merges_by_rule`` and
+      ``story_merges_by_rule`` (the newest 1,000 of a rare rule without reading every row).
+    """
+    from db.facet_counts import create
+
+    conn = db.conn
+    conn.execute("DROP INDEX IF EXISTS idx_items_published_at")
+    conn.execute("CREATE INDEX idx_items_published_at_id ON items (published_at, id DESC)")
+    conn.execute("CREATE INDEX idx_sightings_seen_at_id ON sightings (seen_at, id DESC)")
+    conn.execute("CREATE INDEX idx_stories_items_id ON stories (items, id DESC)")
+    conn.execute("CREATE INDEX idx_items_newest ON items (coalesce(published_at, first_seen_at), id)")
+    conn.execute("CREATE INDEX idx_sightings_matched_by ON sightings (matched_by)")
+    conn.execute("CREATE INDEX idx_items_story_matched_by ON items (story_matched_by)")
+    create(conn)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related,
                                                               _v5_http_cache_per_source, _v6_item_extra,
-                                                              _v7_run_precision, _v8_search_builtin]
+                                                              _v7_run_precision, _v8_search_builtin,
+                                                              _v9_browsing_at_scale]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Files below this version have (or, being created, will first get) the search table of the news_fold tokenizer.
 SEARCH_BUILTIN_SINCE = MIGRATIONS.index(_v8_search_builtin) + 1
@@ -294,6 +322,7 @@ TABLES_SINCE = {
         "items_fts"),
     3: ("story_keys", "title_history"),
     4: ("pages",),
+    9: ("facet_counts",),
 }
 
 

@@ -385,7 +385,9 @@ def _foreground(command: list[str]) -> int:
 
 
 def cmd_export(config: Config, args) -> int:
-    """Everything is checked (options, database, filter names, the query) before the output file is opened."""
+    """Everything is checked (options, database, filter names, the query) before the output file is opened; rows are
+    then read as they are written (newest first along an index: any size in flat memory), and a file left
+    unfinished by a read error is removed."""
     from db.export import ExportFilter, FilterError, check_names, select_items, time_bound, write_csv, write_jsonl
     from db.search import register_search_tokenizer, uses_legacy_tokenizer
 
@@ -412,19 +414,24 @@ def cmd_export(config: Config, args) -> int:
             raise UsageError(str(error)) from None
         except sqlite3.Error as error:
             raise NewsMonitorError(_read_problem(config, error, "the items of")) from None
-        if args.output:
-            encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-            try:
-                with open(args.output, "w", encoding=encoding, newline="") as out, \
-                        progress(f"export {args.output.name}", unit="item") as bar:
-                    count = write(bar.counting(rows), out)
-            except OSError as error:   # a missing directory, a directory given as -o, a full disk...
-                raise NewsMonitorError(_cannot_write(args.output, error)) from None
-            print(f"{args.output}: {count} items", file=sys.stderr)
-        else:
-            if args.bom and args.format == "csv":
-                sys.stdout.write("\ufeff")
-            write(rows, sys.stdout)
+        try:
+            if args.output:
+                encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+                try:
+                    with open(args.output, "w", encoding=encoding, newline="") as out, \
+                            progress(f"export {args.output.name}", unit="item") as bar:
+                        count = write(bar.counting(rows), out)
+                except OSError as error:   # a missing directory, a directory given as -o, a full disk...
+                    raise NewsMonitorError(_cannot_write(args.output, error)) from None
+                print(f"{args.output}: {count} items", file=sys.stderr)
+            else:
+                if args.bom and args.format == "csv":
+                    sys.stdout.write("\ufeff")
+                write(rows, sys.stdout)
+        except sqlite3.Error as error:   # rows are read as they are written: a damaged page may come mid-way
+            if args.output:
+                args.output.unlink(missing_ok=True)     # no export that looks whole and is not
+            raise NewsMonitorError(_read_problem(config, error, "the items of")) from None
     finally:
         conn.close()
     return EXIT_OK

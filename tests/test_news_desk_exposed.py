@@ -116,6 +116,20 @@ def test_the_csv_rewriter_reads_records_split_anywhere():
         assert list(csv.reader(io.StringIO(result.decode("utf-8"), newline=""))) == expected
 
 
+def test_csv_records_no_spreadsheet_would_run_pass_through_unchanged():
+    rows = [["id", "title", "summary", "extra"], ["1", "脫貧攻堅", "a, b", ""], ["2", "x", 'say "-1"', ""],
+            ["3", "2020-12-15", "5", "1e3"]]
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    body = out.getvalue().encode("utf-8")
+    assert CsvRewriter().feed(body, final=True) == body
+    tab_and_cr = io.StringIO()
+    csv.writer(tab_and_cr).writerows([["1", "\tx", ""], ["2", "\rx", ""], ["3", "@x", "+1"]])
+    rewritten = CsvRewriter().feed(tab_and_cr.getvalue().encode("utf-8"), final=True).decode("utf-8")
+    assert list(csv.reader(io.StringIO(rewritten, newline=""))) == [["1", "'\tx", ""], ["2", "'\rx", ""],
+                                                                    ["3", "'@x", "+1"]]
+
+
 def test_sql_box_and_arbitrary_sql_are_off_unless_enabled(news_db):
     assert get(news_db, "/news?sql=select+1").status_code == 403
     assert get(news_db, "/news.json?sql=select+1").status_code == 403

@@ -8,6 +8,7 @@ Installed with the package, so ``datasette data/news.db`` gets all of it too:
   (the ``story`` canned query, ``templates/query.html``);
 * cells shown for reading (``cells.py``): titles linked to their URL, times in the configured zone; the items
   table without its internal key columns unless asked, column descriptions folded away (``templates/table.html``);
+* facets of a whole table from the counts the store keeps (``facets.py``, ``db/facet_counts.py``);
 * the dashboard at ``/-/dashboards/news`` (``dashboard.py``), the ``.atom`` format (``atom.py``), CSV with the
   spreadsheet-formula guard (``csv_guard.py``), the ``health`` report as JSON at ``/-/news-health.json`` (503 when
   a source needs attention, for monitoring), and ``/robots.txt`` disallowing crawling.
@@ -26,6 +27,7 @@ from db.datasette_plugin.atom import atom_document, can_render_atom
 from db.datasette_plugin.csv_guard import guard_csv
 from db.datasette_plugin.dashboard import DEFAULT_DAYS, dashboard
 from db.datasette_plugin.desk import news_desk, read_values
+from db.datasette_plugin.facets import with_kept_counts
 from db.datasette_plugin.search_filter import search_filter
 from db.datasette_plugin.table_defaults import table_page_defaults
 from db.health_report import health_report
@@ -44,6 +46,13 @@ def prepare_connection(conn):
 @hookimpl(trylast=True)     # after Datasette's own search filter: its extra context is overridden by ours
 def filters_from_request(request, database, table, datasette):
     return search_filter(request, database, table, datasette)
+
+
+@hookimpl(hookwrapper=True)
+def register_facet_classes():
+    """Datasette's column and array facets answer a whole table from the kept counts (``facets.py``)."""
+    outcome = yield
+    outcome.force_result(with_kept_counts(outcome.get_result()))
 
 
 @hookimpl

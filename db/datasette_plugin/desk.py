@@ -66,11 +66,7 @@ def read_values(args) -> dict[str, str]:
 
 def news_desk(conn: sqlite3.Connection, values: dict[str, str], before: str | None, zone: tzinfo) -> Desk:
     desk = Desk(values=values)
-    desk.topics = conn.execute(
-        "SELECT topic, count(*) FROM item_topics GROUP BY topic ORDER BY topic").fetchall()
-    desk.publishers = conn.execute(
-        "SELECT publisher, count(*) AS n FROM items WHERE publisher IS NOT NULL AND publisher != '' "
-        f"GROUP BY publisher ORDER BY n DESC, publisher LIMIT {_MAX_PUBLISHERS}").fetchall()
+    desk.topics, desk.publishers = _filter_counts(conn)
     desk.sources = [name for (name,) in conn.execute(
         "SELECT name FROM sources UNION SELECT DISTINCT source FROM runs ORDER BY 1")]
     try:
@@ -107,6 +103,19 @@ LIMIT {PAGE_SIZE + 1}"""
         page["before"] = f"{last['published_at'] or last['first_seen_at']}|{last['id']}"
         desk.older = urlencode(page)
     return desk
+
+
+def _filter_counts(conn: sqlite3.Connection) -> tuple[list, list]:
+    """Topics (by name) and publishers (the most prolific first) with their items, for the filters' lists: read from
+    the counts the store keeps (``db/facet_counts.py``), counted from the rows in a file that has none."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'facet_counts'").fetchone():
+        kept = ("SELECT value, rows FROM facet_counts WHERE table_name = 'items' AND column_name = ? AND rows > 0 "
+                "AND value != '' ORDER BY {order}")
+        return (conn.execute(kept.format(order="value"), ("topics",)).fetchall(),
+                conn.execute(kept.format(order=f"rows DESC, value LIMIT {_MAX_PUBLISHERS}"), ("publisher",)).fetchall())
+    return (conn.execute("SELECT topic, count(*) FROM item_topics GROUP BY topic ORDER BY topic").fetchall(),
+            conn.execute("SELECT publisher, count(*) AS n FROM items WHERE publisher IS NOT NULL AND publisher != '' "
+                         f"GROUP BY publisher ORDER BY n DESC, publisher LIMIT {_MAX_PUBLISHERS}").fetchall())
 
 
 def _table_query(filters: ExportFilter) -> str:
