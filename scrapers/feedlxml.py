@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -106,6 +106,7 @@ def _feedparser() -> dict[str, Any]:
 def _feedparser_parts() -> dict[str, Any]:
     import feedparser  # noqa: F401  (the package first: its submodules import each other)
     from feedparser.datetimes import _parse_date
+    from feedparser.datetimes.rfc822 import _parse_date_rfc822
     from feedparser.html import _cp1252
     from feedparser.mixin import _FeedParserMixin as Mixin
     from feedparser.sanitizer import _sanitize_html
@@ -115,7 +116,9 @@ def _feedparser_parts() -> dict[str, Any]:
     handlers |= {name[5:] for name in dir(Mixin) if name.startswith("_end_")}
     return {
         "prefixes": {uri.lower(): prefix.lower() for uri, prefix in Mixin.namespaces.items()},
-        "handlers": frozenset(handlers), "parse_date": _parse_date, "cp1252": _cp1252, "sanitize": _sanitize_html,
+        "handlers": frozenset(handlers),
+        "parse_date": partial(_parse_date_fast, _parse_date, _parse_date_rfc822),
+        "cp1252": _cp1252, "sanitize": _sanitize_html,
         "urljoin": _urljoin, "safe_uri": make_safe_absolute_uri, "resolve_uris": resolve_relative_uris,
         "looks_like_html": Mixin.looks_like_html, "content_type": Mixin.map_content_type,
         "html_types": frozenset(Mixin.html_types), "relative_uri": frozenset(Mixin.can_be_relative_uri),
@@ -548,6 +551,20 @@ class _Reader:
         if value:
             source["title"] = value
         return source
+
+
+def _parse_date_fast(parse_date, parse_rfc822, value: str):
+    """feedparser's ``_parse_date``, its first handler skipped where it cannot succeed: the W3C-DTF reader needs a
+    four-digit year first, so a date starting with a letter (``Tue, 15 Dec 2020 ...``) goes to the RFC 822 reader,
+    feedparser's second, at once (the W3C-DTF try was a third of the fast reader's time)."""
+    if value[:1].isascii() and value[:1].isalpha():
+        try:
+            parsed = parse_rfc822(value)
+        except (KeyError, OverflowError, ValueError, AttributeError):
+            parsed = None
+        if parsed and len(parsed) == 9:
+            return parsed
+    return parse_date(value)
 
 
 def _add_tag(tags: list[dict[str, Any]], term: str | None, scheme: str | None, label: str | None) -> None:

@@ -351,3 +351,14 @@ def test_random_feeds_give_the_same_items_on_both_paths(seed):
                           feed=f"<title>{rng.choice(TEXTS)}</title><link href='{rng.choice(LINKS)}'/>")
         read_fast += compare(body, url=rng.choice([URL, "https://site.example/feed.xml"]))
     assert read_fast >= 6     # most random feeds are within what the fast reader reads
+
+
+@pytest.mark.parametrize("value", DATES + [
+    "Sat, 31 Dec 2005 06:15:55 GMT", "31 Dec 2005 06:15:55 +0000", "Thu, 01 Jan 1970 00:00:00 +0000",
+    "Fri, 31 Dec 9999 23:59:59 +0000", "Mon, 01 Jan 0001 00:00:00 +0000", "Tuesday, 15-Dec-20 10:00:00 EST",
+    "Tue Dec 15 10:00:00 2020", "T12:00", "today", "Sun, 99 Foo 2020 25:61:61 +9999", "2020-12-15 10:00:00 +08:00",
+    "Wed, 15 May 2024 08:00:00 +0800", "tue, 15 dec 2020 10:00:00 z", "Dec 15, 2020", "2020年12月15日"])
+def test_the_fast_date_reader_is_feedparsers(value):
+    from feedparser.datetimes import _parse_date
+
+    assert feedlxml._feedparser()["parse_date"](value) == _parse_date(value)
