@@ -3,9 +3,9 @@
 Decisions:
 
 * **Two readers, one result.** A well-formed RSS 0.9x/2.0, RSS 1.0 or Atom 1.0 feed is read by
-  ``scrapers.feedlxml`` (libxml2 and a walk over the entries: about 30 times less CPU than feedparser); it gives
-  the values feedparser gives for every field read here, and hands anything else to feedparser (not well-formed,
-  DTDs, Atom 0.3, markup inside text fields...: see that module). Everything below applies to both.
+  ``scrapers.feedlxml`` (libxml2 and a walk over the entries: a 500-item feed in 7 ms, feedparser's 110 ms); it
+  gives the values feedparser gives for every field read here, and hands anything else to feedparser (not
+  well-formed, DTDs, Atom 0.3, markup inside text fields...: see that module). Everything below applies to both.
 * **Bytes only, wrapped in a stream.** feedparser opens a local file when its argument names one, and it
   tries ``open()`` even on *bytes* before treating them as data; a response body such as ``/etc/passwd``
   would be read from disk. ``parse_feed`` therefore passes an ``io.BytesIO``, never a str, path or URL.
