@@ -24,7 +24,7 @@ from scrapers.registry import (
     registered_kinds,
 )
 
-SUPPORT_MODULES = frozenset({"registry", "markup", "article", "related_block", "seed"})
+SUPPORT_MODULES = frozenset({"registry", "markup", "article", "related_block", "seed", "feedlxml"})
 
 
 def _import_kind_modules() -> list[str]:
