@@ -13,11 +13,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from db.transaction import write_transaction
 from monitor.core.errors import StoreError
+
+if TYPE_CHECKING:   # imported by migrate() when a migration runs: a file already up to date never loads it
+    import sqlite_utils
 
 
 class SchemaError(StoreError):
@@ -281,25 +283,35 @@ TABLES_SINCE = {
 }
 
 
-def migrate(db: sqlite_utils.Database, path: str | Path | None = None) -> int:
+def migrate(conn: sqlite3.Connection, path: str | Path | None = None) -> int:
     """Bring the database to SCHEMA_VERSION, one migration per transaction; returns the version it had before.
 
-    The version is read inside each write transaction: a second process creating or upgrading the same file at the
-    same moment waits for the first, then finds the work done.
+    A file already up to date and marked as ours is only read (two pragmas, no write lock): that is every start but
+    the first after an upgrade. Otherwise the version is read inside each write transaction: a second process
+    creating or upgrading the same file at the same moment waits for the first, then finds the work done.
     """
-    path = path or db.conn.execute("PRAGMA database_list").fetchone()[2]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION and conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+        return version
+    import sqlite_utils
+
+    from db.search import register_search_tokenizer
+
+    register_search_tokenizer(conn)   # the migrations create and rebuild items_fts
+    db = sqlite_utils.Database(conn)
+    path = path or conn.execute("PRAGMA database_list").fetchone()[2]
     before = None
     while True:
-        with write_transaction(db.conn, path):
-            version = check_ours(db.conn, path)
+        with write_transaction(conn, path):
+            version = check_ours(conn, path)
             before = version if before is None else before
             if version == SCHEMA_VERSION:
-                if db.conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-                    db.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")   # a file from before the mark
+                if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")   # a file from before the mark
                 return before
             MIGRATIONS[version](db)
-            db.conn.execute(f"PRAGMA user_version = {version + 1}")
-            db.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
 def check_ours(conn: sqlite3.Connection, path: str | Path) -> int:

@@ -16,7 +16,6 @@ from datetime import datetime, tzinfo
 
 from db.store import Store
 from db.transaction import database_problem
-from monitor import spider
 from monitor.config import Config, SourceConfig
 from monitor.core import logs
 from monitor.core.errors import FetchError, ScrapeError, StoreError
@@ -122,6 +121,8 @@ def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: 
             store.remember_http_cache(source.name, url, read.etag, read.last_modified, read.discovered)
         if kind.crawl or followed:
             # Article pages: what they say fills their items; related headlines become items and links.
+            from monitor import spider  # here: a feed's run never walks pages
+
             crawl = spider.crawl(source, followed, config=config, store=store, fetcher=fetcher, zone=zone,
                                  run_id=run_id)
             crawl.add_to(result)

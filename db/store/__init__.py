@@ -30,5 +30,5 @@ class Store(Items, Runs, Pages):
     def __init__(self, path: str | Path, zone: tzinfo):
         super().__init__(path, zone)
         with self._lock:
-            migrate(self.db, self.path)
+            migrate(self.conn, self.path)
             self._close_interrupted_runs()

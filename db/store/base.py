@@ -4,19 +4,22 @@ transaction (``_writing``) every write goes through."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
 import weakref
 from datetime import datetime, tzinfo
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from db.schema import check_ours
 from db.search import register_search_tokenizer
 from db.story_index import StoryIndex
 from db.transaction import write_transaction
 from monitor.core import dates
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 class StoreBase:
@@ -30,7 +33,6 @@ class StoreBase:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         conn.row_factory = sqlite3.Row
-        register_search_tokenizer(conn)
         try:
             check_ours(conn, path)     # before WAL mode is set: that already writes to the file
         except BaseException:
@@ -43,11 +45,26 @@ class StoreBase:
         # Closed at interpreter exit at the latest: a connection left to module teardown calls the Python search
         # tokenizer after its module is gone, and the process dies with a segmentation fault.
         self._closer = weakref.finalize(self, conn.close)
-        self.db = sqlite_utils.Database(conn)
+        self._searchable = False             # the news_fold tokenizer registered on conn (``_search_ready``)
         self.story_index = StoryIndex(conn)
         self._lock = threading.RLock()
         self._data_version: int | None = None
         self.open_runs: set[int] = set()     # runs this process started and has not finished (Runs.start_run)
+
+    @functools.cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the connection, for the tests and tools that want its helpers (the store does not)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
+    def _search_ready(self) -> None:
+        """Register the ``news_fold`` tokenizer on the connection before the first statement that reads or writes
+        ``items_fts``. Not at open: a run that adds nothing to the index (a 304, an empty feed) never loads the
+        C binding (sqlitefts parses its C declarations with cffi on import, ~20 ms of every start)."""
+        if not self._searchable:
+            register_search_tokenizer(self.conn)
+            self._searchable = True
 
     @contextlib.contextmanager
     def _writing(self):

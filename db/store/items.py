@@ -78,6 +78,7 @@ class Items(Lookups, Stories):
     def rebuild_search_index(self) -> None:
         """Rebuild items_fts from items (after rows were edited with a plain SQLite tool)."""
         with self._writing():
+            self._search_ready()
             self.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
 
     def _insert(self, item: Item, seen_at: str, found: Decision) -> int:
@@ -182,6 +183,7 @@ class Items(Lookups, Stories):
             )
 
     def _index(self, item_id: int) -> None:
+        self._search_ready()
         self.conn.execute(
             "INSERT INTO items_fts (rowid, title, summary, publisher) SELECT id, title, summary, publisher "
             "FROM items WHERE id = ?",
@@ -189,6 +191,7 @@ class Items(Lookups, Stories):
         )
 
     def _unindex(self, row: sqlite3.Row) -> None:
+        self._search_ready()
         self.conn.execute(
             "INSERT INTO items_fts (items_fts, rowid, title, summary, publisher) VALUES ('delete', ?, ?, ?, ?)",
             (row["id"], row["title"], row["summary"], row["publisher"]),
