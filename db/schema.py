@@ -268,9 +268,25 @@ def _v7_run_precision(db: sqlite_utils.Database) -> None:
     runs.create_index(["elapsed_ms"], if_not_exists=True)
 
 
+def _v10_run_owners_and_unchanged_pages(db: sqlite_utils.Database) -> None:
+    """Whose runs are in flight, and what an unchanged page gave (issues 14 and 12).
+
+    ``runs.owner``: the process (and store) that runs it (``db.owners``), so a process opening the file closes as
+    ``interrupted`` only the runs of owners that are gone, never those another live process has in flight; rows
+    from before have none and are swept as before. The partial index keeps that sweep off the whole runs table.
+    ``http_cache.body_digest`` and ``http_cache.sightings``: the digest of the page's last body (with how it is
+    read) and the sightings that read recorded, so the same bytes again record them again without a parse
+    (``db.store.repeats``).
+    """
+    db["runs"].add_column("owner", str)
+    db.execute("CREATE INDEX IF NOT EXISTS idx_runs_running ON runs (id) WHERE status = 'running'")
+    db["http_cache"].add_column("body_digest", str)
+    db["http_cache"].add_column("sightings", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related,
                                                               _v5_http_cache_per_source, _v6_item_extra,
-                                                              _v7_run_precision]
+                                                              _v7_run_precision, _v10_run_owners_and_unchanged_pages]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from db import owners
 from db.schema import check_ours
 from db.search import register_search_tokenizer
 from db.story_index import StoryIndex
@@ -42,9 +43,10 @@ class StoreBase:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         self.conn = conn
+        self.owner = owners.open_store()      # recorded on each run this store starts (``runs.owner``)
         # Closed at interpreter exit at the latest: a connection left to module teardown calls the Python search
         # tokenizer after its module is gone, and the process dies with a segmentation fault.
-        self._closer = weakref.finalize(self, conn.close)
+        self._closer = weakref.finalize(self, _close, conn, self.owner)
         self._searchable = False             # the news_fold tokenizer registered on conn (``_search_ready``)
         self.story_index = StoryIndex(conn)
         self._lock = threading.RLock()
@@ -96,3 +98,9 @@ class StoreBase:
 
     def now(self) -> str:
         return dates.iso(datetime.now(self.zone))
+
+
+def _close(conn: sqlite3.Connection, owner: owners.Owner) -> None:
+    """Close the connection; from then on the runs this store left ``running`` are nobody's (``db.owners``)."""
+    owners.closed_store(owner)
+    conn.close()
