@@ -273,13 +273,16 @@ def _v10_run_owners_and_unchanged_pages(db: sqlite_utils.Database) -> None:
 
     ``runs.owner``: the process (and store) that runs it (``db.owners``), so a process opening the file closes as
     ``interrupted`` only the runs of owners that are gone, never those another live process has in flight; rows
-    from before have none and are swept as before. The partial index keeps that sweep off the whole runs table.
+    from before have none and are swept as before. The partial index keeps that sweep off the whole runs table;
+    another gives each finished run's health flags the source's last runs with new items without reading all its
+    runs (34 ms -> 0.03 ms for a source with 20,000 runs).
     ``http_cache.body_digest`` and ``http_cache.sightings``: the digest of the page's last body (with how it is
     read) and the sightings that read recorded, so the same bytes again record them again without a parse
     (``db.store.repeats``).
     """
     db["runs"].add_column("owner", str)
     db.execute("CREATE INDEX IF NOT EXISTS idx_runs_running ON runs (id) WHERE status = 'running'")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_runs_new_items ON runs (source, id) WHERE items_new > 0")
     db["http_cache"].add_column("body_digest", str)
     db["http_cache"].add_column("sightings", str)
 
