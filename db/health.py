@@ -10,7 +10,6 @@ found nothing new for much longer than usual.
 
 from __future__ import annotations
 
-import statistics
 from datetime import datetime, timedelta
 
 BACKOFF_AFTER = 2                  # consecutive failures before runs are pushed out
@@ -49,7 +48,13 @@ def health_flags(*, consecutive_failures: int, last_error_class: str | None, eve
         flags.append("selectors_broken")
     if len(new_item_times) >= STALE_MIN_HISTORY:
         times = sorted(new_item_times)
-        usual = statistics.median(b - a for a, b in zip(times, times[1:], strict=False))
+        usual = _median(sorted(b - a for a, b in zip(times, times[1:], strict=False)))
         if now - times[-1] > max(usual * STALE_FACTOR, STALE_FLOOR):
             flags.append("stale")
     return flags
+
+
+def _median(ordered: list[timedelta]) -> timedelta:
+    """The median of sorted gaps (``statistics.median`` would import fractions and decimal at every finished run)."""
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

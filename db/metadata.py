@@ -71,6 +71,8 @@ TABLES = {
             "elapsed_ms": "Milliseconds the run took: sort by it to find a slow source",
             "replaced_bytes": "Bytes of the run's pages that could not be decoded and were replaced by U+FFFD "
                               "(a UTF-8 feed with a stray byte); empty or 0 when every byte decoded",
+            "owner": "The process that ran it, as host/pid/start/store (start: the boot id and start time in clock "
+                     "ticks); a run left running is closed as interrupted only once that process is gone",
         },
         "facets": ["source", "status", "error_class"],
         "sort_desc": "started_at",
@@ -210,6 +212,10 @@ TABLES = {
             "updated_at": "When the answer was stored",
             "discovered": "URLs the page listed (a sitemap index's children), read again when it answers 304 "
                           "(JSON array)",
+            "body_digest": "SHA-256 of the page's last body and of how the source reads it: the same again is not "
+                           "parsed, its items are seen again",
+            "sightings": "The sightings the page's last read recorded (JSON array of sightings.id), recorded again "
+                         "when the same bytes come back",
         },
         "hidden": True,
     },

@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +24,8 @@ from monitor.core.errors import ConfigError, NewsMonitorError, SeedError
 from monitor.core.progress import progress
 
 if TYPE_CHECKING:   # config (and the kinds it knows) is imported once the command line is parsed: --help is quick
+    import subprocess
+
     from monitor.config import Config
 
 log = logging.getLogger("monitor")

@@ -7,7 +7,6 @@ relative to the directory of the config file, so a service started from any dire
 
 from __future__ import annotations
 
-import difflib
 import io
 import re
 import zoneinfo
@@ -156,6 +155,8 @@ class _Reader:
             raise self.fail(path, f"expected a mapping of keys ({', '.join(known)}), got {_kind(value)}")
         for key in value:
             if key not in known:
+                import difflib  # only to suggest a key for a typo
+
                 close = difflib.get_close_matches(str(key), known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
                 raise self.fail(_join(path, key), f"unknown key{hint}")

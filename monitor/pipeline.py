@@ -9,6 +9,7 @@ because a child that always fails would otherwise hide every child listed after 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from datetime import datetime, tzinfo
 
 from db.store import Store
 from db.transaction import database_problem
-from monitor import spider
+from monitor import __version__
 from monitor.config import Config, SourceConfig
 from monitor.core import logs
 from monitor.core.errors import FetchError, ScrapeError, StoreError
@@ -79,6 +80,7 @@ def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: 
     result = RunResult(source=source.name, run_id=run_id, status="ok")
     kind = get_kind(source.kind)
     options = {"select": dict(source.select)}
+    reading = _reading(source, config)
     # A kind that only crawls (related) has no page to scrape here: the spider below fetches, reads and stores its
     # own pages.
     pages = _PageQueue(source) if kind.scrape else []
@@ -91,7 +93,7 @@ def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: 
         for url, configured in pages:
             try:
                 read = _read_page(url, configured, source, kind, options, store=store, fetcher=fetcher,
-                                  result=result)
+                                  result=result, reading=reading)
             except (FetchError, ScrapeError) as error:
                 failed.append(error)
                 log.warning("%s: page not read: %s", source.name, error)
@@ -100,6 +102,14 @@ def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: 
             if read.not_modified:
                 continue
             fetched_any = True
+            if read.seen_again is not None:
+                result.items_seen += len(read.seen_again)
+                if source.follow:
+                    followed += [(item_id, link) for _, item_id, link in read.seen_again if link]
+                store.remember_http_cache(source.name, url, read.etag, read.last_modified, read.discovered,
+                                          read.digest, [sighting for sighting, _, _ in read.seen_again])
+                continue
+            mark, capped_before, untitled_before = store.last_sighting_id(), over_cap, len(untitled)
             raw_items, read.raw_items = read.raw_items, []
             raw_items.reverse()                  # popped from the end below: each batch is let go once stored
             reference = datetime.now(zone)
@@ -118,10 +128,16 @@ def _run_source(source: SourceConfig, *, config: Config, store: Store, fetcher: 
                 result.items_new += saved.new
                 if source.follow:
                     followed += [(i, item.url) for i, item in zip(saved.item_ids, items, strict=True) if item.url]
-            # Remembered only once the items are stored, so a failed parse is retried in full next time.
-            store.remember_http_cache(source.name, url, read.etag, read.last_modified, read.discovered)
+            # Remembered only once the items are stored, so a failed parse is retried in full next time. The digest
+            # only for a page read whole (nothing capped or left untitled): its sightings are then all it gives.
+            whole = over_cap == capped_before and len(untitled) == untitled_before
+            store.remember_http_cache(source.name, url, read.etag, read.last_modified, read.discovered,
+                                      read.digest if whole else None,
+                                      store.sightings_since(run_id, mark) if whole else None)
         if kind.crawl or followed:
             # Article pages: what they say fills their items; related headlines become items and links.
+            from monitor import spider  # here: a feed's run never walks pages
+
             crawl = spider.crawl(source, followed, config=config, store=store, fetcher=fetcher, zone=zone,
                                  run_id=run_id)
             crawl.add_to(result)
@@ -166,15 +182,23 @@ class _Read:
     last_modified: str | None
     raw_items: list[RawItem]
     discovered: list[str]
+    digest: str | None = None       # of the body and of how it is read (``_page_digest``)
+    # The same digest as last time: (sighting id, item id, url) of the sightings recorded again, nothing parsed.
+    seen_again: list[tuple[int, int, str | None]] | None = None
 
     @classmethod
-    def of(cls, response: FetchResult, raw_items: list[RawItem], discovered: list[str]) -> _Read:
-        return cls(response.not_modified, response.etag, response.last_modified, raw_items, discovered)
+    def of(cls, response: FetchResult, raw_items: list[RawItem], discovered: list[str], **more) -> _Read:
+        return cls(response.not_modified, response.etag, response.last_modified, raw_items, discovered, **more)
 
 
 def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, options: dict, *, store: Store,
-               fetcher: Fetcher, result: RunResult) -> _Read:
-    """Fetch one page (conditionally) and scrape it; the run learns the HTTP status and the page's codec."""
+               fetcher: Fetcher, result: RunResult, reading: bytes) -> _Read:
+    """Fetch one page (conditionally) and scrape it; the run learns the HTTP status and the page's codec.
+
+    The same bytes as last time, read the same way (a server that sends no validators), are not parsed: the
+    sightings their read recorded are recorded again (``db.store.repeats``), as many as a read would give, and the
+    URLs the page listed are the ones it listed then, as after a 304.
+    """
     etag, last_modified, discovered = store.http_cache(source.name, url)
     response = fetcher.fetch(url, etag=etag, last_modified=last_modified, settings=source.http,
                              configured=configured)
@@ -186,7 +210,28 @@ def _read_page(url: str, configured: bool, source: SourceConfig, kind: Kind, opt
     # The codec is known once the page is decoded, even when reading it then fails or finds nothing.
     result.encoding = result.encoding or page.codec
     result.replaced_bytes += page.replaced_bytes
-    return _Read.of(response, kind.items(page, options), kind.discover(page, options) if kind.discover else [])
+    digest = _page_digest(page.body, reading)
+    remembered, sightings = store.page_memory(source.name, url)
+    if remembered == digest and len(sightings) <= source.max_items - result.items_seen:
+        again = store.see_again(sightings, source=source.name, run_id=result.run_id)
+        if again is not None:
+            return _Read.of(response, [], discovered, digest=digest, seen_again=again)
+    return _Read.of(response, kind.items(page, options), kind.discover(page, options) if kind.discover else [],
+                    digest=digest)
+
+
+def _reading(source: SourceConfig, config: Config) -> bytes:
+    """What decides which items a page gives and how they are labelled: the kind and its selectors, the source's
+    topics, the configured topic rules, and the release. Part of each page's digest: a change reads it again."""
+    return repr((__version__, source.kind, sorted(source.select.items()), source.topics,
+                 config.topics)).encode("utf-8")
+
+
+def _page_digest(body: bytes, reading: bytes) -> str:
+    """SHA-256 of a body and of how it is read (``_reading``)."""
+    digest = hashlib.sha256(body)
+    digest.update(reading)
+    return digest.hexdigest()
 
 
 class _PageQueue:

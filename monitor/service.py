@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from db.health import backoff_delay
-from db.publish import datasette_workdir, start_datasette, write_metadata
 from db.store import Store
 from monitor.config import Config, SourceConfig, load_config
 from monitor.core import dates
@@ -32,7 +31,6 @@ from monitor.core.errors import ConfigError
 from monitor.fetch import Fetcher
 from monitor.notify import notify_new_items
 from monitor.pipeline import RunResult, run_source
-from monitor.seeding import import_seed
 
 if TYPE_CHECKING:   # annotations only: APScheduler is imported where the service builds its scheduler
     from apscheduler.events import JobExecutionEvent
@@ -66,6 +64,10 @@ class Monitor:
         self.store.close()
 
     def import_configured_seeds(self) -> None:
+        if not self.config.seeds:
+            return
+        from monitor.seeding import import_seed
+
         for path in self.config.seeds:
             result = import_seed(self.store, path, self.zone, self.config.topics)
             if not result.already_imported:
@@ -350,6 +352,8 @@ def _reload_on_sighup() -> threading.Event:
 def run_service(config: Config, *, host: str, port: int, with_datasette: bool = True,
                 stop: threading.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``stop`` is set); returns the exit status (0 on a clean stop)."""
+    from db.publish import datasette_workdir, start_datasette, write_metadata  # `once` never serves
+
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):

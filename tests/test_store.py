@@ -147,6 +147,23 @@ def test_a_run_interrupted_by_a_kill_is_closed_at_the_next_start(tmp_path):
         reopened.close()
 
 
+def test_the_run_bookkeeping_reads_indexes_not_the_whole_runs_table(store):
+    """Each read of ``runs`` when a run starts and finishes (the source's last runs with new items, for its health
+    flags) and when a store opens (runs left running) goes by an index: a year of runs is not read every time."""
+    store.conn.execute("INSERT INTO sources (name, kind) VALUES ('feed', 'rss')")
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    store.finish_run(store.start_run("feed"), status="ok", items_seen=1, items_new=1)
+    store._close_interrupted_runs()                  # what every open does
+    store.conn.set_trace_callback(None)
+    reads = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT") and "FROM runs" in sql]
+    assert len(reads) >= 3, statements
+    for sql in reads:
+        plan = " | ".join(row[3] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "SEARCH runs USING" in plan or "SCAN runs USING INDEX idx_runs_running" in plan, (sql, plan)
+        assert "TEMP B-TREE" not in plan, (sql, plan)
+
+
 def test_schema_version_and_a_newer_file_is_refused(tmp_path):
     path = tmp_path / "news.db"
     Store(path, ZONE).close()

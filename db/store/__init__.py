@@ -8,7 +8,8 @@ each keep their own tables:
 * ``lookups``  the candidate rows identity decides on (``identify``; ``monitor.identity.rules`` decides);
 * ``stories``  the ``stories`` rows and the story index (``db/story_index.py``) kept in step with the items;
 * ``runs``     sources, runs and their health, the HTTP cache, seed imports;
-* ``pages``    the related-headlines spider's pages and links.
+* ``pages``    the related-headlines spider's pages and links;
+* ``repeats``  a page whose bytes did not change: the sightings of its last read recorded again.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from pathlib import Path
 from db.schema import migrate
 from db.store.items import Items, SaveResult
 from db.store.pages import PageFetch, Pages
+from db.store.repeats import Repeats
 from db.store.runs import Runs
 
 __all__ = ["PageFetch", "SaveResult", "Store"]
 
 
-class Store(Items, Runs, Pages):
+class Store(Items, Runs, Pages, Repeats):
     """Open (creating and migrating) the database; every write goes through one lock and one connection."""
 
     def __init__(self, path: str | Path, zone: tzinfo):
         super().__init__(path, zone)
         with self._lock:
-            migrate(self.db, self.path)
+            migrate(self.conn, self.path)
             self._close_interrupted_runs()

@@ -4,18 +4,22 @@ transaction (``_writing``) every write goes through."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
 import weakref
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
-
+from db import owners
 from db.schema import check_ours
 from db.story_index import StoryIndex
 from db.transaction import write_transaction
 from monitor.core import dates
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 class StoreBase:
@@ -42,15 +46,22 @@ class StoreBase:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         self.conn = conn
+        self.owner = owners.open_store()      # recorded on each run this store starts (``runs.owner``)
         # Closed at interpreter exit at the latest: a connection left to module teardown while the migrations' Python
         # tokenizer is registered on it (a file before schema 8) calls it after its module is gone, and the process
         # dies with a segmentation fault.
-        self._closer = weakref.finalize(self, conn.close)
-        self.db = sqlite_utils.Database(conn)
+        self._closer = weakref.finalize(self, _close, conn, self.owner)
         self.story_index = StoryIndex(conn)
         self._lock = threading.RLock()
         self._data_version: int | None = None
         self.open_runs: set[int] = set()     # runs this process started and has not finished (Runs.start_run)
+
+    @functools.cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the connection, for the tests and tools that want its helpers (the store does not)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     @contextlib.contextmanager
     def _writing(self):
@@ -82,3 +93,9 @@ class StoreBase:
 
     def now(self) -> str:
         return dates.iso(datetime.now(self.zone))
+
+
+def _close(conn: sqlite3.Connection, owner: owners.Owner) -> None:
+    """Close the connection; from then on the runs this store left ``running`` are nobody's (``db.owners``)."""
+    owners.closed_store(owner)
+    conn.close()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
+from db import owners
 from db.health import health_flags
 from db.store.base import StoreBase
 from monitor.core import dates
@@ -55,7 +56,8 @@ class Runs(StoreBase):
     def start_run(self, source: str) -> int:
         with self._writing():
             cursor = self.conn.execute(
-                "INSERT INTO runs (source, started_at, status) VALUES (?, ?, 'running')", (source, self._now_ms())
+                "INSERT INTO runs (source, started_at, status, owner) VALUES (?, ?, 'running', ?)",
+                (source, self._now_ms(), str(self.owner)),
             )
             self.open_runs.add(cursor.lastrowid)
             return cursor.lastrowid
@@ -123,12 +125,21 @@ class Runs(StoreBase):
         return state["consecutive_failures"]
 
     def _close_interrupted_runs(self) -> None:
-        """Runs left 'running' by a killed process are closed as errors, so status never shows a ghost run."""
+        """Runs left 'running' by a process that is gone (killed, crashed) are closed as errors, so status never
+        shows a ghost run; those of a live process (the service beside this ``once``) are its own to finish
+        (``db.owners``). Read first: with no ghost run, as almost always, nothing is written."""
+        now = datetime.now(self.zone)
+        with self._lock:
+            running = self.conn.execute("SELECT id, owner, started_at FROM runs WHERE status = 'running'").fetchall()
+        gone = [row["id"] for row in running
+                if owners.is_gone(owners.Owner.parse(row["owner"]), age=now - _started(row["started_at"], now))]
+        if not gone:
+            return
         with self._writing():
-            self.conn.execute(
+            self.conn.executemany(
                 """UPDATE runs SET status='error', error_class='interrupted', finished_at=?,
-                   error='the monitor stopped before this run finished' WHERE status='running'""",
-                (self._now_ms(),),
+                   error='the monitor stopped before this run finished' WHERE id = ? AND status='running'""",
+                [(self._now_ms(), run_id) for run_id in gone],
             )
 
     def close_for_exit(self, reason: str) -> list[tuple[int, str]]:
@@ -168,15 +179,31 @@ class Runs(StoreBase):
             return None, None, []
         return row["etag"], row["last_modified"], json.loads(row["discovered"] or "[]")
 
+    def page_memory(self, source: str, url: str) -> tuple[str | None, list[int]]:
+        """The digest of the body ``source`` last read at ``url`` and the sightings that read recorded
+        (``db.store.repeats``); (None, []) when there is none to reuse."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT body_digest, sightings FROM http_cache WHERE source = ? AND url = ?", (source, url)
+            ).fetchone()
+        if not row or not row["body_digest"]:
+            return None, []
+        return row["body_digest"], json.loads(row["sightings"] or "[]")
+
     def remember_http_cache(self, source: str, url: str, etag: str | None, last_modified: str | None,
-                            discovered: list[str] | None = None) -> None:
-        if not etag and not last_modified:
+                            discovered: list[str] | None = None, body_digest: str | None = None,
+                            sightings: list[int] | None = None) -> None:
+        """What the page answered (validators, listed URLs) and, with ``body_digest``, the sightings its read
+        recorded. Nothing to remember leaves an earlier row as it was: its digest still names bytes whose read
+        recorded those sightings."""
+        if not etag and not last_modified and not body_digest:
             return
         with self._writing():
             self.conn.execute(
-                "INSERT OR REPLACE INTO http_cache (source, url, etag, last_modified, discovered, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (source, url, etag, last_modified, json.dumps(discovered or [], ensure_ascii=False), self.now()),
+                "INSERT OR REPLACE INTO http_cache (source, url, etag, last_modified, discovered, updated_at, "
+                "body_digest, sightings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (source, url, etag, last_modified, json.dumps(discovered or [], ensure_ascii=False), self.now(),
+                 body_digest, json.dumps(sightings) if body_digest else None),
             )
 
     # --- seed imports ------------------------------------------------------------------------------------
@@ -191,3 +218,11 @@ class Runs(StoreBase):
                 "INSERT OR IGNORE INTO seed_imports (sha256, path, imported_at, items, run_id) VALUES (?, ?, ?, ?, ?)",
                 (sha256, path, self.now(), items, run_id),
             )
+
+
+def _started(started_at: str | None, now: datetime) -> datetime:
+    """A run's start as stored (with its offset); ``now`` for a value that cannot be read (it is then not old)."""
+    try:
+        return datetime.fromisoformat(started_at or "")
+    except ValueError:
+        return now

@@ -403,6 +403,8 @@ def _utf8_read_as_single_byte(word: str) -> bool:
     """Whether a word is UTF-8 bytes decoded with one of ``_SINGLE_BYTE_MOJIBAKE_CODECS``."""
     if _cased_like_a_word(word):
         return False   # "чем" is E7 A5 AC in cp866, valid UTF-8 for 祬: a real word all the same
+    if _CJK_CHAR.search(word):
+        return False   # no single-byte codepage has a CJK character: every encode below would fail, slowly
     for codec in _SINGLE_BYTE_MOJIBAKE_CODECS:
         try:
             raw = word.encode(codec)
