@@ -60,7 +60,7 @@ def test_the_window_never_holds_more_items_than_its_bound_and_is_not_reloaded_fo
     for start in range(0, 100, 10):
         batch(store, texts[start:start + 10], start)
         cache = store.story_index._cache
-        assert cache is None or len(cache.entries) <= 40
+        assert cache is None or len(cache) <= 40
     assert store.story_index._cache is None, "over its bound, the window is given up (story_keys answers)"
     assert len(loads) <= 2, f"the window was loaded {len(loads)} times"
     # Identity still finds a stored item's near-duplicate, through story_keys.
