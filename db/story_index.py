@@ -47,7 +47,9 @@ MAX_COMPARED = 2           # of the in-memory ones, compared in full (the closes
 MAX_EXACT = 50             # rows with the same core title looked at per item (most recent first)
 MAX_CUT = 100              # cut-short titles looked at per full title (most recent first)
 WINDOW_CACHE_DAYS = 14     # recent days whose keys are kept in memory (at least 2 * STORY_WINDOW_DAYS + 1)
-SQLITE_CACHE_KIB = 8 * 1024       # the store connection's page cache (64 MiB grew the service by ~50 MB)
+# The store connection's page cache: SQLite's default size. 8 MiB filled in the soak's first 8 minutes and was a
+# third of the service's growth (bench/soak.py --probe); 64 MiB grew it by ~50 MB.
+SQLITE_CACHE_KIB = 2 * 1024
 WINDOW_CACHE_MAX_ITEMS = 60_000    # a denser stream than this uses story_keys only (bounds the cache: ~2 KB/item)
 
 _COLUMNS = "id, title, title_key, core_key, title_cut, url_key, publisher, publisher_key, published_at, " \
@@ -72,6 +74,7 @@ def _closest_first(pair: tuple[float | None, sqlite3.Row]) -> float:
 _DAY_SHIFT = 40                   # a posting is one int: day << _DAY_SHIFT | item id (ids stay below 2**40)
 _ID_MASK = (1 << _DAY_SHIFT) - 1
 MERGE_EVERY = 256                 # items added to the window before their keys join its sorted arrays
+_FENCE = 32                       # keys of the sorted arrays between two entries of the list bisected first
 
 
 class _WindowItems:
@@ -139,6 +142,7 @@ class _WindowCache:
     def __init__(self, first: int, last: int):
         self.first, self.last = first, last
         self._keys = array("q")                      # the pairs, sorted by key then posting: their keys
+        self._fence: list[int] = []                  # every _FENCE-th of them: a first bisect without boxing ints
         self._postings = array("q")                  # and their postings
         self._fresh: dict[int, list[int]] = {}       # key -> sorted postings of the items added since the merge
         self._fresh_keys: dict[int, tuple[int, ...]] = {}   # posting -> its keys, for those items
@@ -228,7 +232,7 @@ class _WindowCache:
                     done = at
             new_keys += keys[done:]
             new_postings += postings[done:]
-        self._keys, self._postings = new_keys, new_postings
+        self._keys, self._postings, self._fence = new_keys, new_postings, new_keys[::_FENCE].tolist()
         self._fresh, self._fresh_keys, self._gone = {}, {}, {}
 
     def _insertion(self, key: int, posting: int) -> int:
@@ -243,6 +247,7 @@ class _WindowCache:
         keep = [i for i, p in enumerate(self._postings) if p >= bound]
         self._keys = array("q", [self._keys[i] for i in keep])
         self._postings = array("q", [self._postings[i] for i in keep])
+        self._fence = self._keys[::_FENCE].tolist()
         self.first = day
 
     def candidates(self, h: Headline, keys: tuple[int, ...], lo: int, hi: int) -> list[tuple[float, int]]:
@@ -253,15 +258,17 @@ class _WindowCache:
         A key held by more than ``MAX_POSTINGS`` items of the window tells nothing, as a stop word would not (dense
         templated families share such keys): it is not used. The hot path of a live monitor, so written flat.
         """
-        all_keys, postings, fresh, gone = self._keys, self._postings, self._fresh, self._gone
+        all_keys, postings, fresh, gone, fence = self._keys, self._postings, self._fresh, self._gone, self._fence
         n, found = len(all_keys), []
         start, stop = lo << _DAY_SHIFT, (hi + 1) << _DAY_SHIFT
         for key in keys:
-            i = bisect_left(all_keys, key)
+            # A bisect of an array makes an int at every step: the fence list narrows it to _FENCE entries first.
+            f = bisect_left(fence, key)
+            i = bisect_left(all_keys, key, f * _FENCE - _FENCE + 1 if f else 0, min(f * _FENCE, n))
             if i < n and all_keys[i] == key:
                 j = i + 1
                 if j < n and all_keys[j] == key:
-                    j = bisect_right(all_keys, key, j)
+                    j = bisect_right(all_keys, key, j, min(bisect_right(fence, key) * _FENCE, n))
                     a = bisect_left(postings, start, i, j)
                     held = postings[a:bisect_left(postings, stop, a, j)].tolist()
                     if gone and held:
@@ -284,10 +291,12 @@ class _WindowCache:
             return []
         items, scored = self._items, []
         ids = items.ids
+        count, first_id, last_id = len(ids), ids[0], ids[-1]
         for posting, _ in sorted(Counter(found).items(), key=itemgetter(1), reverse=True)[:MAX_CANDIDATES]:
             item_id = posting & _ID_MASK
-            at = bisect_left(ids, item_id)
-            if at == len(ids) or ids[at] != item_id:
+            # Ids are unique and sorted: item_id is within these bounds (one step when the ids are consecutive).
+            at = bisect_left(ids, item_id, max(0, count - 1 - (last_id - item_id)), min(count, item_id - first_id + 1))
+            if at >= count or ids[at] != item_id:
                 continue
             score = quick_score(h, bigrams(items.core(at)), "cut" if items.cut[at] else "")
             if score is not None:
@@ -330,7 +339,6 @@ class StoryIndex:
         self._cache: _WindowCache | None = None
         self._too_dense: int | None = None          # the last day of a window found over WINDOW_CACHE_MAX_ITEMS
         self._cut_keys: set[int] | None = None     # every day-0 (cut-title) key, so most titles skip that look-up
-        # The identity look-ups' hot pages (story_keys, items' key indexes) outgrow SQLite's 2 MiB default.
         conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
     # --- the key index -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from db import story_index
 from db.story_index import _DAY_SHIFT, _ID_MASK, MAX_CANDIDATES, MAX_COMPARED, MAX_POSTINGS, _WindowCache
 from monitor.identity import band_keys, headline
-from monitor.identity.headlines import bigrams
+from monitor.identity.headlines import bigrams, make_headline
 from monitor.identity.matching import quick_score
 
 CHARS = "南召西峡内乡方城镇平县召开举行决战决胜脱贫攻坚誓师大会印媒称中印第轮军长级会谈开始增兵"
@@ -151,7 +151,7 @@ def test_what_the_window_holds_per_item_is_small():
     made = []
     for item_id in range(1, 5001):
         title = random_title(rnd) + str(item_id)
-        h = headline.__wrapped__(title)
+        h = make_headline(title)
         made.append((item_id, rnd.randint(100, 113), band_keys.__wrapped__(h.tokens), h.key, h.cut))
     tracemalloc.start()
     try:

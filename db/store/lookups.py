@@ -15,7 +15,7 @@ from db.store.base import StoreBase
 from monitor.core.model import Item
 from monitor.identity import rules
 from monitor.identity.candidates import event_day
-from monitor.identity.headlines import Headline, headline
+from monitor.identity.headlines import Headline, headline, make_headline
 from monitor.identity.rules import Decision
 from monitor.identity.stories import story_to_join
 
@@ -31,8 +31,7 @@ class KnownKeys:
         # An item whose URL is stored is decided by it (rule 1): its headline is not needed, so not made.
         undecided = [item for item in items if item.url_key not in self.urls]
         # The batch's headlines, made once (not through headline()'s cache: that one is small, for stored titles).
-        make = headline.__wrapped__
-        self.headlines = {item.title: make(item.title) for item in undecided}
+        self.headlines = {item.title: make_headline(item.title) for item in undecided}
         # Each key in the column exact_rows looks it up in, so nothing is said present that it would not find.
         self.title_keys = self._present(conn, "title_key", {item.title_key for item in undecided})
         self.core_keys = self._present(conn, "core_key", {h.key for h in self.headlines.values()})

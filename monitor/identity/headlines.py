@@ -207,9 +207,14 @@ HEADLINE_CACHE_SIZE = 512
 def headline(title: str) -> Headline:
     """The core of a stored or incoming title (outlet suffix already removed, as ``items.title`` is).
 
-    Cached: a stored item is compared with many incoming ones within its story window, and a batch asks for each
-    incoming title twice. Not more: every entry holds token sets, and the cache must not grow with the corpus.
+    Cached: a stored item is compared with many incoming ones within its story window. Not more: every entry holds
+    token sets, and the cache must not grow with the corpus. ``make_headline`` is the same, not cached.
     """
+    return make_headline(title)
+
+
+def make_headline(title: str) -> Headline:
+    """``headline()`` without its cache: for titles asked for once (a batch keeps its own)."""
     title = title or ""
     if not _ANY_MARK.search(title):             # most titles: no ellipsis to look for
         fragment, cut = title.strip(), ""
