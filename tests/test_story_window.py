@@ -159,8 +159,8 @@ def test_what_the_window_holds_per_item_is_small():
         for row in made:
             window.add(*row)
         window._merge()
-        held = tracemalloc.get_traced_memory()[0]
+        held = tracemalloc.get_traced_memory()[0] + window.mapped_bytes()
     finally:
         tracemalloc.stop()
-    assert len(window) == 5000
+    assert len(window) == 5000 and window.mapped_bytes() >= 5000 * 10 * 16    # ten keys an item, 16 bytes a pair
     assert held / 5000 < 400, f"{held / 5000:.0f} bytes per item"
