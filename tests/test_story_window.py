@@ -164,3 +164,19 @@ def test_what_the_window_holds_per_item_is_small():
         tracemalloc.stop()
     assert len(window) == 5000 and window.mapped_bytes() >= 5000 * 10 * 16    # ten keys an item, 16 bytes a pair
     assert held / 5000 < 400, f"{held / 5000:.0f} bytes per item"
+
+
+def test_an_item_removed_with_other_keys_than_it_was_added_with_is_gone_all_the_same():
+    """The store passes the keys of the row's stored title; should they differ, every pair of the item is found."""
+    window, title = _WindowCache(100, 113), BASES[0]
+    h = headline(title)
+    keys = band_keys(h.tokens)
+    for item_id in (1, 2):
+        window.add(item_id, 105, keys, h.key, h.cut)
+    window._merge()                                   # in the sorted arrays, not the fresh ones
+    assert [item_id for _, item_id in window.candidates(h, keys, 102, 108)] == [2, 1]
+    window.remove(1, keys[:3] + (12345,))
+    assert [item_id for _, item_id in window.candidates(h, keys, 102, 108)] == [2]
+    window._merge()
+    assert [item_id for _, item_id in window.candidates(h, keys, 102, 108)] == [2]
+    assert len(window) == 1 and len(window._keys) == len(keys)
