@@ -292,12 +292,24 @@ def index_sizes(path: Path) -> dict[str, int]:
     return dict(rows)
 
 
+def write_decisions(path: Path, batches: list, decided: list) -> None:
+    """One line per item of every batch: what it is, the row it is the same as and the rule, else its story."""
+    with open(path, "w", encoding="utf-8") as out:
+        for number, ((items, _, kinds), decisions) in enumerate(zip(batches, decided, strict=True), start=1):
+            for item, kind, d in zip(items, kinds, decisions, strict=True):
+                out.write(f"{number}\t{kind}\t{item.title}\t{item.url}\t{d.item_id}\t{d.rule}\t{d.story_id}\t"
+                          f"{d.story_rule}\t{d.story.item_id if d.story else None}\n")
+    print(f"decisions: {sum(map(len, decided)):,} written to {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1_000_000, help="stored items in the corpus")
     parser.add_argument("--batch", type=int, default=1000, help="new items to decide")
     parser.add_argument("--batches", type=int, default=4, help="batches timed after the first")
     parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "news-monitor-identity-corpus.db")
+    parser.add_argument("--decisions", type=Path, help="write every item's decision here, one line each (to diff two "
+                                                           "versions of the code on one corpus)")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -326,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     store.identify(batches[0][0][:1])            # the first item reads the recent days' keys into memory
     window = store.story_index._cache
     print(f"first item: {time.perf_counter() - started:.2f} s, reading the last {WINDOW_CACHE_DAYS} days' keys "
-          f"({len(window.entries) if window else 0:,} items) into memory")
+          f"({len(window) if window else 0:,} items) into memory")
     started = time.perf_counter()
     decisions = store.identify(batches[0][0])
     first = time.perf_counter() - started
@@ -339,12 +351,14 @@ def main(argv: list[str] | None = None) -> int:
         by_kind.setdefault(raw_kind, Counter())[decision.rule or (decision.story_rule or "new story")] += 1
     for kind, counts in by_kind.items():
         print(f"    {kind:18} " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
-    rates, cpu_rates = [], []
+    rates, cpu_rates, decided = [], [], [decisions]
     for batch, _, _ in batches[1:]:
         started, cpu = time.perf_counter(), time.process_time()
-        store.identify(batch)
+        decided.append(store.identify(batch))
         rates.append(len(batch) / (time.perf_counter() - started))
         cpu_rates.append(len(batch) / (time.process_time() - cpu))
+    if args.decisions:
+        write_decisions(args.decisions, batches, decided)
     print(f"identify, next {len(rates)} batches (a running service): median {statistics.median(rates):,.0f} items/s "
           f"(min {min(rates):,.0f}, max {max(rates):,.0f}); per CPU second: median "
           f"{statistics.median(cpu_rates):,.0f} items")
@@ -359,9 +373,12 @@ def main(argv: list[str] | None = None) -> int:
         store.identify(batch)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    window = store.story_index._cache
+    mapped = window.mapped_bytes() if window is not None else 0
     store.close()
     print(f"memory: peak Python allocations {peak / 2**20:.0f} MiB over all batches (the in-memory window and the "
-          f"caches of headlines); SQLite page cache at most {cache_mib:.0f} MiB; the index itself is in the file")
+          f"caches of headlines), plus the window's key arrays {mapped / 2**20:.1f} MiB (mapped apart, not traced); "
+          f"SQLite page cache at most {cache_mib:.0f} MiB; the index itself is in the file")
 
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "copy.db"

@@ -100,7 +100,7 @@ def test_the_in_memory_window_decides_as_story_keys_do(store, monkeypatch):
         return [(d.item_id, d.rule, d.story_id, d.story_rule) for d in store.identify(incoming)]
 
     from_memory = decisions()
-    assert store.story_index._cache is not None and store.story_index._cache.entries
+    assert store.story_index._cache is not None and len(store.story_index._cache)
     monkeypatch.setattr(store.story_index, "_window", lambda day: None)
     assert decisions() == from_memory
     assert [d[3] for d in from_memory] == ["near", None, "near", None]

@@ -15,7 +15,7 @@ from db.store.base import StoreBase
 from monitor.core.model import Item
 from monitor.identity import rules
 from monitor.identity.candidates import event_day
-from monitor.identity.headlines import headline
+from monitor.identity.headlines import Headline, headline, make_headline
 from monitor.identity.rules import Decision
 from monitor.identity.stories import story_to_join
 
@@ -30,9 +30,11 @@ class KnownKeys:
         self.urls = self._present(conn, "url_key", {item.url_key for item in items if item.url_key})
         # An item whose URL is stored is decided by it (rule 1): its headline is not needed, so not made.
         undecided = [item for item in items if item.url_key not in self.urls]
+        # The batch's headlines, made once (not through headline()'s cache: that one is small, for stored titles).
+        self.headlines = {item.title: make_headline(item.title) for item in undecided}
         # Each key in the column exact_rows looks it up in, so nothing is said present that it would not find.
         self.title_keys = self._present(conn, "title_key", {item.title_key for item in undecided})
-        self.core_keys = self._present(conn, "core_key", {headline(item.title).key for item in undecided})
+        self.core_keys = self._present(conn, "core_key", {h.key for h in self.headlines.values()})
         self.written: set[str] = set()
 
     @classmethod
@@ -43,6 +45,10 @@ class KnownKeys:
             found.update(key for (key,) in conn.execute(
                 f"SELECT {column} FROM items WHERE {column} IN ({','.join('?' * len(chunk))})", chunk))
         return found
+
+    def headline(self, title: str) -> Headline:
+        h = self.headlines.get(title)
+        return h if h is not None else headline(title)
 
     def may_have_url(self, key: str) -> bool:
         return key in self.urls or key in self.written
@@ -74,7 +80,7 @@ class Lookups(StoreBase):
             row = self.conn.execute("SELECT id FROM items WHERE url_key = ?", (item.url_key,)).fetchone()
             if row:
                 return Decision(row["id"], "url")
-        h = headline(item.title)
+        h = known.headline(item.title)
         day = event_day(item.published_at, seen_at)
         index = self.story_index
         exact = index.exact_rows(h, item.title_key) if known.may_have_title(item.title_key, h.key) else []
