@@ -1,7 +1,7 @@
 """The performance bench of issue 12: one command, its own data, one table; each figure beside its floor or peer.
 
-    .venv/bin/python bench/run.py            # medians of 7 (about 5 minutes on 2 cores)
-    .venv/bin/python bench/run.py --quick    # medians of 5, smaller ingest batches (about 2 minutes)
+    .venv/bin/python bench/run.py            # every part, medians of 7
+    .venv/bin/python bench/run.py --quick    # medians of 5, smaller ingest batches, fewer poll cycles
 
 What it measures (whole processes from the command line unless said otherwise; every figure of one row measured
 alternately in the same run, A B F A B F ..., the order reversed on every other round):
@@ -18,7 +18,14 @@ alternately in the same run, A B F A B F ..., the order reversed on every other 
   again (re-seen), with the full schema and search index, in this process; beside the floor: ``executemany`` of the
   same rows into one plain table per batch.
 
-What it does not measure yet is listed at the end of the table with the bench that covers it.
+* **fetch**, **identity**, **memory** (``bench/run_scale.py``: each runs its own bench script as a child and reads
+  its figures): 500 sources behind 200 ms at 8, 16 and 32 workers (``bench_fetch_concurrency.py``); 1,000 new items
+  against 1,000,000 stored (``bench_identity_scale.py``; its corpus is built once, ~2.5 minutes, and reused); the
+  service's memory over poll cycles of 50 changing feeds (``soak.py --cycles``: 1,000 cycles take ~18 minutes here,
+  more than the whole command may take, so it runs 300 cycles, 150 with ``--quick``; ``--cycles 1000`` for the
+  issue's figure).
+* **datasette** (``bench_datasette.py``): the 1,000,000-item corpus served by ``serve`` and by bare ``datasette``,
+  its own table printed as it runs.
 
 The project's modules are compiled to bytecode first, as ``pip install`` does and as Python does itself on a first
 run: with ``PYTHONDONTWRITEBYTECODE=1`` in the environment and no ``__pycache__``, every measured process would
@@ -44,6 +51,8 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import run_scale  # bench/run_scale.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -354,23 +363,18 @@ def ingest_rows(work: Path, rounds: int, batches: int, batch: int = 1000) -> lis
     ]
 
 
-NOT_YET: list[Row] = [
-    ("identity at scale: 1,000 new against 1,000,000", "not yet in this command",
-     "bench/bench_identity_scale.py", "≥ 10,000 items/s, peak RSS ≤ 500 MB"),
-    ("fetching: 500 sources behind 200 ms, 8/16/32 workers", "not yet in this command",
-     "bench/bench_fetch_concurrency.py --workers N", "≤ 1.3× ideal"),
-    ("Datasette at 1,000,000 items", "run.py --only datasette", "bench/bench_datasette.py",
-     "HTML ≤ 100 ms, JSON ≤ 50 ms, ..."),
-    ("memory over 1,000 poll cycles of 50 feeds", "not yet", "", "growth ≤ 30 MB"),
-]
+PARTS = ("poll", "startup", "ingest", "fetch", "identity", "memory", "datasette")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="medians of 5 and 5,000 ingested items")
     parser.add_argument("--rounds", type=int, help="rounds of every figure (default 7, --quick 5)")
-    parser.add_argument("--only", choices=("poll", "startup", "ingest", "datasette"), action="append",
-                        help="only these parts (repeatable)")
+    parser.add_argument("--only", choices=PARTS, action="append", help="only these parts (repeatable)")
+    parser.add_argument("--identity-items", type=int, default=1_000_000,
+                        help="stored items for the identity part (default 1,000,000; the corpus is built once)")
+    parser.add_argument("--cycles", type=int,
+                        help="poll cycles for the memory part (default 300, --quick 150; the issue's figure: 1000)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="remove the project's bytecode first instead of compiling it")
     args = parser.parse_args()
@@ -382,7 +386,7 @@ def main() -> int:
         subprocess.run([PYTHON, "-m", "compileall", "-q", "monitor", "db", "scrapers", "run_monitor.py"], cwd=ROOT,
                        check=True, stdout=subprocess.DEVNULL)
     rounds = args.rounds or (5 if args.quick else 7)
-    parts = args.only or ["poll", "startup", "ingest"]
+    parts = args.only or list(PARTS)
     started = time.perf_counter()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="news-monitor-bench-") as directory:
@@ -395,9 +399,14 @@ def main() -> int:
         if "ingest" in parts:
             rows += ingest_rows(work, rounds, batches=5 if args.quick else 20)
         server.httpd.shutdown()
-    if "datasette" in parts:     # its own table: a 1,000,000-item corpus served two ways (not in the default run)
+    if "fetch" in parts:
+        rows += run_scale.fetch_rows(rounds)
+    if "identity" in parts:
+        rows += run_scale.identity_rows(args.identity_items)
+    if "memory" in parts:
+        rows += run_scale.memory_rows(args.cycles or (150 if args.quick else 300))
+    if "datasette" in parts:     # its own table: a 1,000,000-item corpus served two ways, printed as it runs
         subprocess.run([PYTHON, "bench/bench_datasette.py", "--rounds", str(rounds)], cwd=ROOT, check=True)
-    rows += NOT_YET
     bytecode = "not compiled first" if args.no_bytecode else "compiled first"
     print(f"\nmedians of {rounds}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "
           f"load average {os.getloadavg()[0]:.2f}; {time.perf_counter() - started:.0f} s; project bytecode "
