@@ -316,7 +316,8 @@ def run(args, work: Path) -> int:
         for name in ("A", "B"):
             values = times.get((label, name))
             if not values:
-                cells.append("n/a (no search index)" if path_b is None and name == "B" else "n/a")
+                reason = "no canned queries without the metadata" if label.startswith("canned") else "no search index"
+                cells.append(f"n/a ({reason})" if path_b is None and name == "B" else "n/a")
                 continue
             figure = statistics.median(values)
             text = f"{figure:,.0f} rows/s" if label.startswith("CSV") else f"{figure * 1000:,.0f} ms"

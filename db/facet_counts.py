@@ -69,20 +69,29 @@ def _remove(entry: Counted, row: str) -> str:
             f"AND column_name = '{entry.column}' AND value IN ({_values(entry, row)});")
 
 
+def _holds(entry: Counted, row: str) -> str:
+    """SQL true when ``row``'s column holds something to count (most new rows hold nothing yet: no work then)."""
+    column = f"{row}.{entry.column}"
+    return f"{column} IS NOT NULL" + (f" AND {column} != '[]'" if entry.kind == "array" else "")
+
+
 def trigger_statements() -> list[str]:
-    """CREATE TRIGGER statements keeping ``facet_counts`` right through inserts, updates and deletes."""
+    """CREATE TRIGGER statements keeping ``facet_counts`` right through inserts, updates and deletes: one trigger per
+    column and change, each guarded by a WHEN, so a write that changes no counted value runs no statement."""
     statements = []
-    for table in dict.fromkeys(entry.table for entry in COUNTED):
-        entries = [entry for entry in COUNTED if entry.table == table]
-        statements.append(f"CREATE TRIGGER facet_counts_{table}_insert AFTER INSERT ON {table} BEGIN "
-                          + " ".join(_add(entry, "NEW") for entry in entries) + " END")
-        statements.append(f"CREATE TRIGGER facet_counts_{table}_delete AFTER DELETE ON {table} BEGIN "
-                          + " ".join(_remove(entry, "OLD") for entry in entries) + " END")
-        for entry in entries:
-            statements.append(
-                f"CREATE TRIGGER facet_counts_{table}_{entry.column} AFTER UPDATE OF {entry.column} ON {table} "
-                f"WHEN OLD.{entry.column} IS NOT NEW.{entry.column} BEGIN "
-                f"{_remove(entry, 'OLD')} {_add(entry, 'NEW')} END")
+    for entry in COUNTED:
+        name = f"facet_counts_{entry.table}_{entry.column}"
+        changed = f"OLD.{entry.column} IS NOT NEW.{entry.column}"
+        statements += [
+            f"CREATE TRIGGER {name}_insert AFTER INSERT ON {entry.table} WHEN {_holds(entry, 'NEW')} "
+            f"BEGIN {_add(entry, 'NEW')} END",
+            f"CREATE TRIGGER {name}_delete AFTER DELETE ON {entry.table} WHEN {_holds(entry, 'OLD')} "
+            f"BEGIN {_remove(entry, 'OLD')} END",
+            f"CREATE TRIGGER {name}_update_old AFTER UPDATE OF {entry.column} ON {entry.table} "
+            f"WHEN {changed} AND {_holds(entry, 'OLD')} BEGIN {_remove(entry, 'OLD')} END",
+            f"CREATE TRIGGER {name}_update_new AFTER UPDATE OF {entry.column} ON {entry.table} "
+            f"WHEN {changed} AND {_holds(entry, 'NEW')} BEGIN {_add(entry, 'NEW')} END",
+        ]
     return statements
 
 

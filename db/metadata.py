@@ -259,7 +259,7 @@ QUERIES["related_links"] = {
     "title": "Related-headline links",
     "description": "Every 'A lists B as related' link, with both titles, the depth and the run (source) that "
                    "found it; newest first.",
-    "sql": f"SELECT {_LINK_COLUMNS}\nORDER BY links.first_seen_at DESC, links.depth, f.id",
+    "sql": f"SELECT {_LINK_COLUMNS}\nORDER BY links.first_seen_at DESC, links.depth, links.from_item_id",
 }
 QUERIES["related_to"] = {
     "title": "Related to an item",

@@ -292,7 +292,8 @@ def _v9_browsing_at_scale(db: sqlite_utils.Database) -> None:
       ascending id from the second page on, but its first page has no tie-breaker: read in the index's order, the
       first page's ties come in the same order, so paging (and a streamed CSV) returns every row exactly once.
     * The news desk's and ``export``'s order (``db.export.NEWEST_FIRST``: publication time, else first seen, newest
-      first) has an index of its own: the desk's first page no longer sorts every item.
+      first) has an index of its own: the desk's first page no longer sorts every item. So do one publisher's
+      items newest first (``items?publisher=...``, the same ties order) and the ``related_links`` query.
     * ``sightings.matched_by`` and ``items.story_matched_by`` are indexed for ``merges_by_rule`` and
       ``story_merges_by_rule`` (the newest 1,000 of a rare rule without reading every row).
     """
@@ -304,6 +305,9 @@ def _v9_browsing_at_scale(db: sqlite_utils.Database) -> None:
     conn.execute("CREATE INDEX idx_sightings_seen_at_id ON sightings (seen_at, id DESC)")
     conn.execute("CREATE INDEX idx_stories_items_id ON stories (items, id DESC)")
     conn.execute("CREATE INDEX idx_items_newest ON items (coalesce(published_at, first_seen_at), id)")
+    conn.execute("DROP INDEX IF EXISTS idx_items_publisher")
+    conn.execute("CREATE INDEX idx_items_publisher_published ON items (publisher, published_at, id DESC)")
+    conn.execute("CREATE INDEX idx_links_newest ON links (first_seen_at, depth DESC, from_item_id DESC)")
     conn.execute("CREATE INDEX idx_sightings_matched_by ON sightings (matched_by)")
     conn.execute("CREATE INDEX idx_items_story_matched_by ON items (story_matched_by)")
     create(conn)
