@@ -21,6 +21,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import html.entities
 import re
 from dataclasses import dataclass
@@ -129,12 +130,22 @@ def plain_text(fragment: str | None, max_chars: int | None = None) -> str:
     if not fragment:
         return ""
     if _MARKUP_HINT.search(fragment):
-        from bs4 import BeautifulSoup
-
-        text = element_text(BeautifulSoup(_BARE_AMPERSAND.sub(_escape_bare_ampersand, fragment), "html.parser"))
+        text = element_text(_fragment_soup()(_BARE_AMPERSAND.sub(_escape_bare_ampersand, fragment), "html.parser"))
     else:
         text = collapse_whitespace(fragment)
     return clip(text, max_chars) if max_chars is not None else text
+
+
+@functools.cache
+def _fragment_soup():
+    """BeautifulSoup, with its warning that a fragment "looks like a URL" silenced once per process: a feed title
+    such as ``http://example.com/a&b`` is a title, and the warning would reach the service's log on every poll."""
+    import warnings
+
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+
+    warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
+    return BeautifulSoup
 
 
 # --- selectors -------------------------------------------------------------------------------------------
