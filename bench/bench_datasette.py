@@ -9,7 +9,9 @@ The corpus is ``bench/bench_identity_scale.py``'s (built first if ``--corpus`` d
 running monitor adds (``enrich``): 40 sources and their runs, about 2.85 sightings per item (the issue's 2.85 M), the
 matching ``sources`` arrays, one or two of eight topics on 90% of items (``topics`` and ``item_topics``), summaries,
 related-headline links, title edits, and the full search index. It is then opened with ``Store`` (the migrations run,
-timed). B gets a second copy without ``items_fts``: bare Datasette cannot load the folding tokenizer.
+timed). B gets a second copy of A: bare Datasette opens it as it is (the search index uses SQLite's own tokenizer),
+though without our plug-in it has no search box on items. Kept files (``--keep``) are prepared again when their
+schema is not the current one.
 
 Each round requests every page once from A and once from B (the order reversed every other round) after one warm-up
 request each; the table gives medians and each page's target. A CSV export of the newest 100,000 items (``_stream=on``)
@@ -40,9 +42,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from db import search  # noqa: E402
 from db.metadata import QUERIES  # noqa: E402
 from db.publish import datasette_command, tied_to_parent, write_metadata  # noqa: E402
-from db.search import register_search_tokenizer  # noqa: E402
+from db.schema import SCHEMA_VERSION  # noqa: E402
 from db.store import Store  # noqa: E402
 from monitor.core import dates  # noqa: E402
 
@@ -61,7 +64,9 @@ def enrich(path: Path, seed: int = 12) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-400000")
-    register_search_tokenizer(conn)
+    legacy = search.uses_legacy_tokenizer(conn)      # a corpus from before schema 8: migration 8 indexes it anew
+    if legacy:
+        search.register_search_tokenizer(conn)
     started = time.perf_counter()
     with conn:
         conn.executemany("INSERT INTO sources (name, kind, url, schedule, topics) VALUES (?, ?, ?, 'every 15m', '[]')",
@@ -103,10 +108,11 @@ def enrich(path: Path, seed: int = 12) -> None:
                          "WHERE id = ?",
                          [(rng.randint(1, last),) for _ in range(5_000)])
     print(f"  enriched: {sighting_id:,} sightings ({time.perf_counter() - started:.0f} s)", flush=True)
-    started = time.perf_counter()
-    with conn:
-        conn.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
-    print(f"  search index rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
+    if not legacy:
+        started = time.perf_counter()
+        with conn:
+            search.rebuild_search_index(conn)
+        print(f"  search index rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 
@@ -120,6 +126,9 @@ def prepare(corpus: Path, work: Path) -> tuple[Path, Path, float]:
     a, b = work / "a" / "news.db", work / "b" / "news.db"
     a.parent.mkdir(parents=True, exist_ok=True)
     b.parent.mkdir(parents=True, exist_ok=True)
+    if a.exists() and _schema_version(a) != SCHEMA_VERSION:      # kept by a run of an older release
+        for stale in (a, b):
+            stale.unlink(missing_ok=True)
     if not a.exists():
         shutil.copyfile(corpus, work / "enriching.db")
         enrich(work / "enriching.db")
@@ -131,13 +140,16 @@ def prepare(corpus: Path, work: Path) -> tuple[Path, Path, float]:
     migrated = float((work / "migration-seconds").read_text())
     if not b.exists():
         shutil.copyfile(a, work / "b" / "copying.db")
-        conn = sqlite3.connect(work / "b" / "copying.db")
-        register_search_tokenizer(conn)
-        conn.execute("DROP TABLE items_fts")
-        conn.commit()
-        conn.close()
         os.replace(work / "b" / "copying.db", b)
     return a, b, migrated
+
+
+def _schema_version(path: Path) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def free_port() -> int:
@@ -316,7 +328,8 @@ def run(args, work: Path) -> int:
         for name in ("A", "B"):
             values = times.get((label, name))
             if not values:
-                reason = "no canned queries without the metadata" if label.startswith("canned") else "no search index"
+                reason = ("no canned queries without the metadata" if label.startswith("canned")
+                          else "no search box without the plug-in")
                 cells.append(f"n/a ({reason})" if path_b is None and name == "B" else "n/a")
                 continue
             figure = statistics.median(values)
