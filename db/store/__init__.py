@@ -14,6 +14,8 @@ each keep their own tables:
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import tzinfo
 from pathlib import Path
 
@@ -22,15 +24,29 @@ from db.store.items import Items, SaveResult
 from db.store.pages import PageFetch, Pages
 from db.store.repeats import Repeats
 from db.store.runs import Runs
+from db.transaction import _is_busy
 
 __all__ = ["PageFetch", "SaveResult", "Store"]
+
+OPEN_ATTEMPTS = 8     # 0.05 s, doubled each time: about 13 s in all
 
 
 class Store(Items, Runs, Pages, Repeats):
     """Open (creating and migrating) the database; every write goes through one lock and one connection."""
 
     def __init__(self, path: str | Path, zone: tzinfo):
-        super().__init__(path, zone)
-        with self._lock:
-            migrate(self.conn, self.path)
-            self._close_interrupted_runs()
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                super().__init__(path, zone)
+                with self._lock:
+                    migrate(self.conn, self.path)
+                    self._close_interrupted_runs()
+                return
+            except sqlite3.OperationalError as error:
+                # Two processes opening one new file at once: SQLite may answer "locked" without waiting while the
+                # other sets it up (journal mode, first checkpoint). Opening again a moment later finds it ready.
+                if hasattr(self, "_closer"):
+                    self._closer()
+                if not _is_busy(error) or attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2 ** attempt)

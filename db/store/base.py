@@ -39,7 +39,7 @@ class StoreBase:
             # What a process before this one could not copy from the -wal into the file (its disk was full when it
             # closed) is copied now, without waiting for readers: a disk still too full for that fails here, said
             # once, rather than in every source's run.
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            _checkpoint_if_free(conn)
         except BaseException:
             conn.close()
             raise
@@ -99,3 +99,13 @@ def _close(conn: sqlite3.Connection, owner: owners.Owner) -> None:
     """Close the connection; from then on the runs this store left ``running`` are nobody's (``db.owners``)."""
     owners.closed_store(owner)
     conn.close()
+
+
+def _checkpoint_if_free(conn: sqlite3.Connection) -> None:
+    """A passive checkpoint, skipped while another process checkpoints or writes (two processes opening the file
+    at once: SQLite answers "database is locked" at once, without waiting); a full disk still fails here."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
