@@ -79,7 +79,7 @@ def begin_immediate(conn: sqlite3.Connection, path: str | Path) -> None:
             conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as error:
-            if not _is_busy(error):
+            if not is_busy(error):
                 problem = database_problem(error, path)
                 if problem is None:
                     raise
@@ -95,7 +95,8 @@ def begin_immediate(conn: sqlite3.Connection, path: str | Path) -> None:
                         waited, wait - waited)
 
 
-def _is_busy(error: sqlite3.Error) -> bool:
+def is_busy(error: sqlite3.Error) -> bool:
+    """SQLite said another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED, any extended code)."""
     return getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
@@ -112,7 +113,7 @@ def database_problem(error: BaseException, path: str | Path) -> StoreError | Non
             f"and its -wal file grow as items are stored; SQLite's temporary files go to {tempfile.gettempdir()}); "
             "nothing stored was lost, and the next run stores what this one could not",
             error_class="disk_full", path=path)
-    if _is_busy(error):
+    if is_busy(error):
         return StoreError(
             f"the database {path} is locked by another process ({error}): nothing was written by this run; it is "
             f"retried at the next one (raise {LOCK_WAIT_ENV} to wait longer)",

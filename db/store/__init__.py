@@ -24,7 +24,7 @@ from db.store.items import Items, SaveResult
 from db.store.pages import PageFetch, Pages
 from db.store.repeats import Repeats
 from db.store.runs import Runs
-from db.transaction import _is_busy
+from db.transaction import is_busy
 
 __all__ = ["PageFetch", "SaveResult", "Store"]
 
@@ -47,6 +47,6 @@ class Store(Items, Runs, Pages, Repeats):
                 # other sets it up (journal mode, first checkpoint). Opening again a moment later finds it ready.
                 if hasattr(self, "_closer"):
                     self._closer()
-                if not _is_busy(error) or attempt == OPEN_ATTEMPTS - 1:
+                if not is_busy(error) or attempt == OPEN_ATTEMPTS - 1:
                     raise
                 time.sleep(0.05 * 2 ** attempt)

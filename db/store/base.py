@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from db import owners
 from db.schema import check_ours
 from db.story_index import StoryIndex
-from db.transaction import write_transaction
+from db.transaction import is_busy, write_transaction
 from monitor.core import dates
 
 if TYPE_CHECKING:
@@ -107,5 +107,5 @@ def _checkpoint_if_free(conn: sqlite3.Connection) -> None:
     try:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     except sqlite3.OperationalError as error:
-        if "locked" not in str(error) and "busy" not in str(error):
+        if not is_busy(error):
             raise
