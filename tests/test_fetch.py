@@ -292,6 +292,46 @@ def test_server_slower_than_timeout_times_out(server, fetcher):
     assert time.monotonic() - started < 2.0
 
 
+def test_one_thread_holds_every_deadline(server, fetcher):
+    """The watchdogs of many fetches share one deadline thread (not a timer thread each), and it still cuts."""
+    server.routes["/ok"] = answer(body=b"fine")
+    for _ in range(20):
+        assert fetcher.fetch(server.url("/ok")).body == b"fine"
+    server.routes["/drip"] = drip("close")
+    assert fetch_error(fetcher, server.url("/drip"), settings=settings(timeout=0.5)).error_class == "timeout"
+    names = [thread.name for thread in threading.enumerate()]
+    assert names.count("fetch-deadlines") == 1
+    assert "fetch-deadline" not in names
+
+
+# --- the environment: proxies, CA bundle ------------------------------------------------------------------
+
+
+def test_a_proxy_named_by_the_environment_is_used(server, monkeypatch):
+    """requests' proxy variables keep working though the fetcher reads the environment once (at creation)."""
+    server.routes["http://feed.example.org/rss"] = answer(body=b"<rss/>")
+    monkeypatch.setenv("HTTP_PROXY", server.url(""))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with Fetcher(settings(allow_private_networks=True)) as fetcher:
+        assert fetcher.session.trust_env
+        assert fetcher.fetch("http://feed.example.org/rss").body == b"<rss/>"
+    assert server.paths() == ["http://feed.example.org/rss"]     # the proxy was asked for the absolute URL
+
+
+def test_without_proxy_variables_the_environment_is_read_once(monkeypatch, tmp_path):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "bundle.pem"))
+    with Fetcher(settings()) as fetcher:
+        assert not fetcher.session.trust_env
+        assert fetcher.session.verify == str(tmp_path / "bundle.pem")   # the bundle the environment names, kept
+    (tmp_path / "no-netrc").write_text("machine feed.example.org login reader password secret\n")
+    with Fetcher(settings()) as fetcher:
+        assert fetcher.session.trust_env                                  # a .netrc: requests reads it as before
+
+
 # --- HTTP errors and retries ------------------------------------------------------------------------------
 
 

@@ -5,11 +5,16 @@ out. A fetch therefore has one deadline (``http.timeout``, a ``Clock``) over eve
 redirects, retries and their pauses), not counting the wait for the host's turn: per-read timeouts never exceed
 the time left, the clock is checked between chunks of the body (``monitor.fetch.body``), and a ``Watchdog`` cuts
 the socket when the deadline passes while a read is blocked.
+
+Every watchdog of the process waits on one thread (``_Deadlines``), not a timer thread of its own: starting and
+stopping a thread per request was about a tenth of a fetch's CPU, taken under the GIL the other workers need.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -73,20 +78,22 @@ class Watchdog:
         self._done = False
         self._conn = None
         self._raw = None
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-        self._timer.name = "fetch-deadline"
+        self._seconds = max(seconds, 0.0)
 
     def __enter__(self) -> Watchdog:
         _in_flight.watchdog = self
-        self._timer.start()
+        _DEADLINES.watch(time.monotonic() + self._seconds, self)
         return self
 
     def __exit__(self, *exc_info) -> None:
         with self._lock:
             self._done = True
-        self._timer.cancel()
+            self._conn = self._raw = None     # not held while it waits in the heap for its deadline
         _in_flight.watchdog = None
+
+    @property
+    def done(self) -> bool:
+        return self._done
 
     def track_connection(self, conn) -> None:
         """Called (via the adapter's pools) for the connection the attempt uses."""
@@ -115,3 +122,43 @@ def _shutdown(sock) -> None:
     if sock is not None:
         # The plain-socket method, also for TLS sockets: it wakes the reader without touching SSL state.
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Deadlines:
+    """The thread that fires every watchdog whose deadline has passed, earliest first (a heap). A finished
+    watchdog stays in the heap until its deadline comes round (``http.timeout`` at most) and is then dropped
+    unfired. The thread starts with the first watchdog, and again in a process forked after it."""
+
+    def __init__(self):
+        self._wake = threading.Condition()
+        self._heap: list[tuple[float, int, Watchdog]] = []
+        self._order = itertools.count()       # ties: first in, first fired (watchdogs do not compare)
+        self._thread: threading.Thread | None = None
+
+    def watch(self, when: float, watchdog: Watchdog) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (when, next(self._order), watchdog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is watchdog:     # earlier than the one the thread sleeps until
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                heap = self._heap
+                while heap and heap[0][2].done:
+                    heapq.heappop(heap)
+                if not heap:
+                    self._wake.wait()
+                    continue
+                delay = heap[0][0] - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(delay)
+                    continue
+                watchdog = heapq.heappop(heap)[2]
+            watchdog._fire()                       # outside the heap's lock: cutting a socket may take a moment
+
+
+_DEADLINES = _Deadlines()

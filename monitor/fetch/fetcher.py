@@ -74,7 +74,7 @@ from monitor.fetch.robots import (
     parse_robots,
 )
 from monitor.fetch.settings import HttpSettings
-from monitor.fetch.transport import BlockedPeer, check_resolved, install_adapters
+from monitor.fetch.transport import BlockedPeer, check_resolved, install_adapters, read_environment_once
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,8 @@ class Fetcher:
         self.session = session if session is not None else requests.Session()
         self.session.max_redirects = MAX_REDIRECTS   # only for callers' own use: we follow redirects by hand
         install_adapters(self.session)
+        if self._owns_session:
+            read_environment_once(self.session)
         self._hosts = Hosts()
         self.robots = RobotsCache()
 
