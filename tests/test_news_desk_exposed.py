@@ -87,6 +87,32 @@ def test_datasette_csv_neutralises_formulas_and_round_trips(news_db, query):
     assert json.loads(next(r for r in rows if r["id"] == "1")["extra"]) == json.loads(stored)
 
 
+def test_a_long_streamed_csv_is_guarded_across_its_chunks(news_db, tmp_path):
+    """A streamed export is guarded and sent in chunks (``csv_guard.FLUSH_BYTES``): formulas anywhere in a long
+    export are neutralised, multi-line cells survive the chunk boundaries, and every row comes once."""
+    path = tmp_path / "news.db"
+    with sqlite3.connect(news_db) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+        target.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) "
+            "INSERT INTO items (title, url, summary, publisher, first_seen_at, last_seen_at, origin, sources, topics, "
+            "title_key) "
+            "SELECT CASE WHEN i % 97 = 0 THEN '=HYPERLINK(' || i || ')' ELSE '第' || i || '条新闻：乡村振兴' END, "
+            "'http://bulk.example.org/' || i, CASE WHEN i % 5 = 0 THEN 'line one' || char(10) || '+line two' "
+            "ELSE '摘要' END, '新华网', '2020-12-18T08:00:00+08:00', '2020-12-18T08:00:00+08:00', 'feed', "
+            "'[\"bulk\"]', '[]', 'bulk' || i FROM n")
+    response = get(path, "/news/items.csv?_stream=on")
+    assert response.status_code == 200
+    assert len(response.content) > 4 * 64 * 1024
+    rows = csv_rows(response.text)
+    assert len(rows) == 4009 and len({row["id"] for row in rows}) == 4009
+    bulk = {row["url"]: row for row in rows if row["url"].startswith("http://bulk.")}
+    assert bulk["http://bulk.example.org/97"]["title"] == "'=HYPERLINK(97)"
+    assert bulk["http://bulk.example.org/3880"]["title"] == "'=HYPERLINK(3880)"
+    assert bulk["http://bulk.example.org/3995"]["summary"] == "line one\n+line two"
+    assert all(not cell.startswith(("=", "+", "@", "\t", "\r")) for row in rows for cell in row.values())
+
+
 def test_query_csv_is_guarded_too_and_json_is_not_touched(news_db):
     rows = csv_rows(get(news_db, "/news/new_items.csv").text)
     assert any(row["atom_title"].startswith("'=HYPERLINK") for row in rows)
