@@ -115,17 +115,19 @@ class Items(Lookups, Stories):
             search.rebuild_search_index(self.conn)
 
     def _insert(self, item: Item, seen_at: str, found: Decision, source: str) -> int:
-        """A new row, with its first source and its topics already in its JSON lists."""
+        """A new row, with its story, its first source and its topics already in it (one write of the row)."""
+        story_id, story_rule = self._story_of_new_item(item, seen_at, found)
         cursor = self.conn.execute(
             """INSERT INTO items (title, url, summary, publisher, published_at, first_seen_at, last_seen_at,
-               origin, title_cut, url_key, title_key, publisher_key, core_key, extra, sources, topics)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               origin, title_cut, url_key, title_key, publisher_key, core_key, extra, sources, topics, story_id,
+               story_matched_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (item.title, item.url, item.summary, item.publisher, item.published_at, seen_at, seen_at,
              item.origin, item.title_cut, item.url_key, item.title_key, item.publisher_key, found.headline.key,
-             merged_extra(None, item.extra), _json_list([source]), _json_list(item.topics)),
+             merged_extra(None, item.extra), _json_list([source]), _json_list(item.topics), story_id, story_rule),
         )
         item_id = cursor.lastrowid
-        self._assign_story(item_id, item, seen_at, found)
+        self._story_gained(item_id, item, seen_at, found)
         self._index(item_id, item.title, item.summary, item.publisher)
         return item_id
 

@@ -19,13 +19,19 @@ from monitor.identity.rules import Decision
 class Stories(StoreBase):
     """The ``stories`` table and the story index, written as items are added and merged."""
 
-    def _assign_story(self, item_id: int, item: Item, seen_at: str, found: Decision) -> None:
-        """A new item joins the story of its best match within the story window, or founds one."""
+    def _story_of_new_item(self, item: Item, seen_at: str, found: Decision) -> tuple[int, str]:
+        """The story a new item's row is written with (``story_id``, ``story_matched_by``): the one of its best
+        match within the story window, or a story founded for it. ``_story_gained`` follows once the row is in."""
         if found.story is not None:
-            self._join_story(found.story_id, item_id, found.story_rule, seen_at)
+            return found.story_id, found.story_rule
+        return self._found_story(item, found.headline.key, seen_at), "new"
+
+    def _story_gained(self, item_id: int, item: Item, seen_at: str, found: Decision) -> None:
+        """After a new row is written: the story it joined recounted (and named by a full title if it had none),
+        and the item in the story index."""
+        if found.story is not None:
+            self._refresh_story(found.story_id, seen_at)
             self._complete_story_title(found.story_id, item.title)
-        else:
-            self._found_story(item_id, item, found.headline.key, seen_at)
         self.story_index.add(item_id, found.headline, found.day)
 
     def _story_follows(self, row: sqlite3.Row, changes: dict[str, object], seen_at: str) -> None:
@@ -49,22 +55,14 @@ class Stories(StoreBase):
         else:
             self.conn.execute("UPDATE stories SET last_seen_at = ? WHERE id = ?", (seen_at, story_id))
 
-    def _found_story(self, item_id: int, item: Item, key: str, seen_at: str) -> int:
+    def _found_story(self, item: Item, key: str, seen_at: str) -> int:
         """A story of one item, counted as ``_refresh_story`` would count it (a NULL publisher key is no publisher)."""
-        cursor = self.conn.execute(
+        return self.conn.execute(
             "INSERT INTO stories (title, story_key, items, publishers, first_seen_at, last_seen_at, "
             "first_published_at, last_published_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?)",
             (item.title, key, int(item.publisher_key is not None), seen_at, seen_at, item.published_at,
              item.published_at),
-        )
-        story_id = cursor.lastrowid
-        self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = 'new' WHERE id = ?", (story_id, item_id))
-        return story_id
-
-    def _join_story(self, story_id: int, item_id: int, rule: str, seen_at: str) -> None:
-        self.conn.execute("UPDATE items SET story_id = ?, story_matched_by = ? WHERE id = ?",
-                          (story_id, rule, item_id))
-        self._refresh_story(story_id, seen_at)
+        ).lastrowid
 
     def _refresh_story(self, story_id: int, seen_at: str | None = None) -> None:
         """Recount a story's items and publishers (a story is small: this reads its rows by index)."""
