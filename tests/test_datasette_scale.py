@@ -10,11 +10,12 @@ import io
 import json
 import sqlite3
 from collections import Counter
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from datasette.app import Datasette
 
+from db.datasette_plugin.table_defaults import rewrite_query
 from db.facet_counts import COUNTED, fresh_counts, kept_counts
 from db.metadata import datasette_metadata
 from db.publish import SETTINGS
@@ -259,6 +260,18 @@ def test_json_next_pages_of_the_default_sorts_hold_every_row_exactly_once(tied_d
     conn.close()
     assert len(ids) == len(expected)
     assert sorted(ids) == expected
+
+
+def test_a_streamed_csv_reads_the_largest_pages_unless_the_url_sets_a_size():
+    """Datasette 0.65 streams a CSV in pages of ``default_page_size`` rows (50 under ``serve``): 20 queries per
+    1,000 rows. The page defaults ask for ``max_returned_rows`` at a time; a size the URL gives is kept."""
+    metadata = datasette_metadata("news")["databases"]["news"]["tables"]["items"]
+    assert ("_size", "max") in parse_qsl(rewrite_query("_stream=on", "items", False, metadata, csv=True))
+    assert ("_size", "max") in parse_qsl(rewrite_query("_stream=on", "sightings", False, {}, csv=True))
+    assert parse_qsl(rewrite_query("_stream=on&_size=20", "items", False, metadata, csv=True)).count(
+        ("_size", "20")) == 1
+    assert rewrite_query("_size=5", "items", False, metadata, csv=True) == "_size=5"      # not streamed
+    assert "_size" not in rewrite_query("", "items", False, metadata, csv=False)
 
 
 def test_a_streamed_csv_is_not_cut_short_by_a_size_limit(tied_database):

@@ -6,6 +6,9 @@
   sorts it: Datasette reads each 1,000-row page after the last by its sort column, and with a filter on that column
   (the news desk's date range) SQLite answers that by sorting every remaining row, 0.3 s a page at a million items;
   by ``id`` each page is a range of the primary key. Every row comes once either way (the sort indexes, schema 9).
+* A streamed CSV reads ``max_returned_rows`` rows at a time (``_size=max``) unless the URL sets ``_size``: Datasette
+  0.65 means to, but reads pages of ``default_page_size`` rows (50 here), so a million rows took 20,000 queries and
+  permission checks.
 * ``_facet=publisher`` on a table whose metadata already facets by publisher would show that facet twice
   (Datasette 0.65 lists the metadata's facets and the URL's side by side): the repeat is dropped.
 """
@@ -42,9 +45,12 @@ def rewrite_query(query: str, table: str, is_html: bool, table_metadata: dict, *
     pairs = parse_qsl(query, keep_blank_values=True)
     keep = [(key, value) for key, value in pairs if not _repeats_a_default_facet(key, value, table_metadata)]
     chosen = {key for key, _ in keep}
-    if csv and ("_stream", "on") in keep and not chosen & {"_sort", "_sort_desc"} \
+    streamed = csv and ("_stream", "on") in keep
+    if streamed and not chosen & {"_sort", "_sort_desc"} \
             and table_metadata.get("sort_desc") and "id" in table_metadata.get("columns", {}):
         keep.append(("_sort", "id"))
+    if streamed and "_size" not in chosen:
+        keep.append(("_size", "max"))
     if table == "items" and is_html and "_col" not in chosen and "_nocol" not in chosen:
         keep += [("_nocol", name) for name in KEY_COLUMNS]
     if keep == pairs:
