@@ -57,6 +57,15 @@ def test_search_finds_rows_in_either_script_and_for_two_character_words(seeded_d
     assert search_titles(seeded_database, "贫脱") == set()
 
 
+def test_datasette_reads_the_file_through_a_memory_mapping(seeded_database):
+    """The plug-in's connections map the file (``READ_MMAP_BYTES``, as far as SQLite's build allows)."""
+    async def mapped():
+        ds = Datasette([str(seeded_database)], metadata=datasette_metadata("news"))
+        return await ds.get_database("news").execute_fn(lambda conn: conn.execute("PRAGMA mmap_size").fetchone()[0])
+
+    assert asyncio.run(mapped()) > 0
+
+
 def test_items_table_has_descriptions_default_facets_and_newest_first(seeded_database):
     response = get(None, seeded_database, "/news/items.json?_extra=facet_results&_shape=objects")
     data = response.json()

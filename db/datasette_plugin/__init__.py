@@ -37,8 +37,16 @@ PLUGIN = "news-monitor"
 ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
 
 
+# Datasette's connections read the file through a memory mapping (SQLite's mmap_size; its builds cap it at 2 GiB):
+# a search or a filtered facet reads tens of thousands of rows scattered over the file, and a mapped page costs no
+# system call and no copy (a search page at 1,000,000 items: 375 -> 267 ms). The pages are the operating system's
+# file cache, counted in Datasette's resident memory as shared, not its own.
+READ_MMAP_BYTES = 2 * 1024 ** 3
+
+
 @hookimpl
 def prepare_connection(conn):
+    conn.execute(f"PRAGMA mmap_size = {READ_MMAP_BYTES}")
     if uses_legacy_tokenizer(conn):      # a file from before schema 8, not yet upgraded by the monitor
         register_search_tokenizer(conn)
 
