@@ -332,11 +332,22 @@ def _v10_run_owners_and_unchanged_pages(db: sqlite_utils.Database) -> None:
     db["http_cache"].add_column("sightings", str)
 
 
+def _v11_publisher_pages(db: sqlite_utils.Database) -> None:
+    """One publisher's items (``items?publisher=...``, what clicking a publisher facet opens) with their facets read
+    from one index (issue 12): the publisher index also holds ``topics`` and ``sources``, so the page's ``topics``
+    and ``sources`` facets count the publisher's rows from its index entries, in index order, instead of reading
+    each of its (scattered, wide) rows: at a million items, 21,000 rows of one publisher, 46 -> 19 ms a facet."""
+    db.execute("DROP INDEX IF EXISTS idx_items_publisher_published")
+    db.execute("CREATE INDEX idx_items_publisher_published ON items "
+               "(publisher, published_at, id DESC, topics, sources)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_source_health, _v3_identity, _v4_related,
                                                               _v5_http_cache_per_source, _v6_item_extra,
                                                               _v7_run_precision, _v8_search_builtin,
                                                               _v9_browsing_at_scale,
-                                                              _v10_run_owners_and_unchanged_pages]
+                                                              _v10_run_owners_and_unchanged_pages,
+                                                              _v11_publisher_pages]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Files below this version have (or, being created, will first get) the search table of the news_fold tokenizer.
 SEARCH_BUILTIN_SINCE = MIGRATIONS.index(_v8_search_builtin) + 1
