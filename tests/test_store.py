@@ -44,6 +44,24 @@ def test_rule_1_same_canonical_url(store):
     assert [m[0] for m in matched] == ["new", "url"]
 
 
+def test_items_seen_again_move_their_last_seen_and_their_storys(store, monkeypatch):
+    """A batch of items seen again (their last_seen_at written together at its end) moves the rows and their stories
+    to the time of that batch; a row that also gains something is written with it; nothing else changes."""
+    first = [item(f"第{n}条新闻标题关于乡村振兴的报道", f"http://news.example.cn/{n}.html") for n in range(5)]
+    save(store, *first)
+    monkeypatch.setattr(store, "now", lambda: "2030-01-01T08:00:00+08:00")
+    again = first[:3] + [item(first[3].title, first[3].url, summary="现在有了摘要")]
+    result = save(store, *again, *again[:1])
+    assert (result.new, result.seen, count(store)) == (0, 5, 5)
+    rows = store.conn.execute("SELECT id, last_seen_at, summary, story_id FROM items ORDER BY id").fetchall()
+    assert [row["last_seen_at"] for row in rows][:4] == ["2030-01-01T08:00:00+08:00"] * 4
+    assert rows[4]["last_seen_at"] != "2030-01-01T08:00:00+08:00"
+    assert rows[3]["summary"] == "现在有了摘要"
+    seen = dict(store.conn.execute("SELECT id, last_seen_at FROM stories").fetchall())
+    assert [seen[row["story_id"]] == "2030-01-01T08:00:00+08:00" for row in rows] == [True] * 4 + [False]
+    assert count(store, "sightings") == 10
+
+
 def test_rule_2_same_folded_title_needs_compatible_publishers_and_close_dates(store):
     save(store, item("脫貧攻堅取得決定性成就", "http://a.example/1", "人民網", "2020-12-10 08:00"))
     # same story, other script, full-width punctuation, other URL, same outlet, two days later: one item

@@ -74,8 +74,9 @@ class Items(Lookups, Stories):
 
     @contextlib.contextmanager
     def _batched(self):
-        """Sightings and search rows of a batch written together at its end (``executemany``), inside its
-        transaction; what reads them before (``_title_edited``, ``_unindex``) sees them."""
+        """Sightings, search rows and the ``last_seen_at`` of rows seen again, written together at a batch's end
+        (``executemany``), inside its transaction; what reads sightings or search rows before (``_title_edited``,
+        ``_unindex``) sees them. Nothing the batch reads looks at ``last_seen_at``."""
         self._pending = _Pending()
         try:
             yield
@@ -87,6 +88,13 @@ class Items(Lookups, Stories):
         pending = self._pending
         if pending is None:
             return
+        if pending.seen_items:
+            self.conn.executemany("UPDATE items SET last_seen_at = ? WHERE id = ?", pending.seen_items)
+            pending.seen_items.clear()
+        if pending.seen_stories:
+            self.conn.executemany("UPDATE stories SET last_seen_at = ? WHERE id = ?",
+                                  [(seen_at, story_id) for story_id, seen_at in pending.seen_stories.items()])
+            pending.seen_stories.clear()
         if pending.sightings:
             self.conn.executemany(
                 "INSERT INTO sightings (item_id, source, run_id, seen_at, url, title, matched_by) "
@@ -165,8 +173,11 @@ class Items(Lookups, Stories):
         searchable = {"title", "summary", "publisher"} & changes.keys()
         if searchable:
             self._unindex(row)
-        assignments = ", ".join(f"{column} = ?" for column in changes)
-        self.conn.execute(f"UPDATE items SET {assignments} WHERE id = ?", (*changes.values(), item_id))
+        if len(changes) == 1 and self._pending is not None:     # seen again, nothing new: with the batch's others
+            self._pending.seen_items.append((seen_at, item_id))
+        else:
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            self.conn.execute(f"UPDATE items SET {assignments} WHERE id = ?", (*changes.values(), item_id))
         if searchable:
             self._index(item_id, *(changes.get(column, row[column]) for column in search.COLUMNS))
         self._story_follows(row, changes, seen_at)
@@ -246,9 +257,12 @@ def _json_list(values: Iterable[str]) -> str:
 
 @dataclass
 class _Pending:
-    """What a batch writes at its end: sightings in order, and the search rows of the items it added or changed."""
+    """What a batch writes at its end: sightings in order, the search rows of the items it added or changed, and
+    ``last_seen_at`` of the items and stories seen again with nothing else to change."""
     sightings: list[tuple] = field(default_factory=list)
     search: dict[int, tuple] = field(default_factory=dict)
+    seen_items: list[tuple[str, int]] = field(default_factory=list)        # (seen_at, item id)
+    seen_stories: dict[int, str] = field(default_factory=dict)             # story id -> seen_at
 
 
 # Not kept in items.extra: the page's codec is the run's (runs.encoding), not the item's.

@@ -27,7 +27,7 @@ class KnownKeys:
     CHUNK = 500   # keys per query (SQLite's parameter limit is 999 on old builds)
 
     def __init__(self, conn: sqlite3.Connection, items: list[Item]):
-        self.urls = self._present(conn, "url_key", {item.url_key for item in items if item.url_key})
+        self.urls = self._ids(conn, {item.url_key for item in items if item.url_key})
         # An item whose URL is stored is decided by it (rule 1): its headline is not needed, so not made.
         undecided = [item for item in items if item.url_key not in self.urls]
         # The batch's headlines, made once (not through headline()'s cache: that one is small, for stored titles).
@@ -45,6 +45,20 @@ class KnownKeys:
             found.update(key for (key,) in conn.execute(
                 f"SELECT {column} FROM items WHERE {column} IN ({','.join('?' * len(chunk))})", chunk))
         return found
+
+    @classmethod
+    def _ids(cls, conn: sqlite3.Connection, url_keys: set[str]) -> dict[str, int]:
+        """The row of each stored URL key (a URL key is on one row, and stays there)."""
+        keys, found = list(url_keys), {}
+        for start in range(0, len(keys), cls.CHUNK):
+            chunk = keys[start:start + cls.CHUNK]
+            found.update(conn.execute(
+                f"SELECT url_key, id FROM items WHERE url_key IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return found
+
+    def url_row(self, key: str) -> int | None:
+        """The row of a URL key stored before the batch; None for one the batch wrote (look it up) or absent."""
+        return self.urls.get(key)
 
     def headline(self, title: str) -> Headline:
         h = self.headlines.get(title)
@@ -77,9 +91,12 @@ class Lookups(StoreBase):
     def _find(self, item: Item, seen_at: str, known: KnownKeys) -> Decision:
         """The row this item is the same as, the rule that decided, and else its story."""
         if item.url_key and known.may_have_url(item.url_key):
-            row = self.conn.execute("SELECT id FROM items WHERE url_key = ?", (item.url_key,)).fetchone()
-            if row:
-                return Decision(row["id"], "url")
+            item_id = known.url_row(item.url_key)
+            if item_id is None:
+                row = self.conn.execute("SELECT id FROM items WHERE url_key = ?", (item.url_key,)).fetchone()
+                item_id = row["id"] if row else None
+            if item_id is not None:
+                return Decision(item_id, "url")
         h = known.headline(item.title)
         day = event_day(item.published_at, seen_at)
         index = self.story_index

@@ -52,6 +52,8 @@ class Stories(StoreBase):
                               (changes["title"], story_id, row["title"]))
         if {"publisher", "published_at"} & changes.keys():
             self._refresh_story(story_id, seen_at)
+        elif self._pending is not None:
+            self._pending.seen_stories[story_id] = seen_at
         else:
             self.conn.execute("UPDATE stories SET last_seen_at = ? WHERE id = ?", (seen_at, story_id))
 
