@@ -24,9 +24,12 @@ alternately in the same run, A B F A B F ..., the order reversed on every other 
   service's memory over poll cycles of 50 changing feeds (``soak.py --cycles``: 1,000 cycles take ~18 minutes here,
   more than the whole command may take, so it runs 200 cycles, 100 with ``--quick``; ``--cycles 1000`` for the
   issue's figure).
-* **datasette** (``bench_datasette.py``): the 1,000,000-item corpus served by ``serve`` and by bare ``datasette``,
-  its own table printed as it runs. Its two prepared files (the corpus given sightings, topics, runs and links:
-  ~10 minutes) are kept in the temp directory and reused by the next run while their schema is current.
+* **datasette** (``bench_datasette.py``): the 1,000,000-item corpus (the identity part's) served by ``serve`` and
+  by bare ``datasette``, medians of 5 at most, its own table printed as it runs. Its two prepared files (the corpus
+  given sightings, topics, runs and links: ~2.5 minutes) are kept in the temp directory and reused by the next run
+  while their schema is current.
+
+The seconds each part took are printed above the table (a first run, building both corpora: about 14 minutes here).
 
 A first run builds both corpora (about 15 minutes more); later runs reuse them.
 
@@ -369,6 +372,20 @@ def ingest_rows(work: Path, rounds: int, batches: int, batch: int = 1000) -> lis
 PARTS = ("poll", "startup", "ingest", "fetch", "identity", "memory", "datasette")
 
 
+DATASETTE_ROUNDS = 5
+
+
+def datasette_part(args, rounds: int) -> list[Row]:
+    """``bench_datasette.py`` with its files kept in the temp directory; the identity part's corpus, when it holds
+    1,000,000 items, is the one it starts from (built once for both)."""
+    kept = Path(tempfile.gettempdir()) / "news-monitor-datasette-bench"
+    corpus = [] if args.identity_items != 1_000_000 else [
+        "--corpus", str(Path(tempfile.gettempdir()) / "news-monitor-identity-corpus.db")]
+    subprocess.run([PYTHON, "bench/bench_datasette.py", "--rounds", str(rounds), "--keep", str(kept), *corpus],
+                   cwd=ROOT, check=True)
+    return []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="medians of 5 and 5,000 ingested items")
@@ -392,33 +409,32 @@ def main() -> int:
     parts = args.only or list(PARTS)
     started = time.perf_counter()
     rows: list[Row] = []
+    took: dict[str, float] = {}
+
+    def timed(part: str, measure) -> None:
+        if part in parts:
+            begun = time.perf_counter()
+            rows.extend(measure())
+            took[part] = time.perf_counter() - begun
+
     with tempfile.TemporaryDirectory(prefix="news-monitor-bench-") as directory:
         work = Path(directory)
         server = FeedServer()
-        if "poll" in parts:
-            rows += poll_rows(work, server, rounds)
-        if "startup" in parts:
-            rows += startup_rows(work, server, rounds)
-        if "ingest" in parts:
-            rows += ingest_rows(work, rounds, batches=5 if args.quick else 20)
+        timed("poll", lambda: poll_rows(work, server, rounds))
+        timed("startup", lambda: startup_rows(work, server, rounds))
+        timed("ingest", lambda: ingest_rows(work, rounds, batches=5 if args.quick else 20))
         server.httpd.shutdown()
-    if "fetch" in parts:
-        rows += run_scale.fetch_rows(rounds)
-    if "identity" in parts:
-        rows += run_scale.identity_rows(args.identity_items)
-    if "memory" in parts:
-        rows += run_scale.memory_rows(args.cycles or (100 if args.quick else 200))
-    if "datasette" in parts:     # its own table: a 1,000,000-item corpus served two ways, printed as it runs
-        kept = Path(tempfile.gettempdir()) / "news-monitor-datasette-bench"
-        # The identity part's corpus, when it holds 1,000,000 items, is the one bench_datasette.py starts from.
-        corpus = [] if args.identity_items != 1_000_000 else [
-            "--corpus", str(Path(tempfile.gettempdir()) / "news-monitor-identity-corpus.db")]
-        subprocess.run([PYTHON, "bench/bench_datasette.py", "--rounds", str(rounds), "--keep", str(kept), *corpus],
-                       cwd=ROOT, check=True)
+    timed("fetch", lambda: run_scale.fetch_rows(rounds))
+    timed("identity", lambda: run_scale.identity_rows(args.identity_items))
+    timed("memory", lambda: run_scale.memory_rows(args.cycles or (100 if args.quick else 200)))
+    # Its own table (a 1,000,000-item corpus served two ways, printed as it runs), in medians of 5 at most: bare
+    # Datasette takes about 1.7 s a page there, and the whole command is to stay within 15 minutes.
+    timed("datasette", lambda: datasette_part(args, min(rounds, DATASETTE_ROUNDS)))
     bytecode = "not compiled first" if args.no_bytecode else "compiled first"
     print(f"\nmedians of {rounds}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "
           f"load average {os.getloadavg()[0]:.2f}; {time.perf_counter() - started:.0f} s; project bytecode "
           f"{bytecode} (PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})\n")
+    print("seconds per part: " + ", ".join(f"{part} {seconds:.0f}" for part, seconds in took.items()) + "\n")
     print("| figure | news-monitor | floor or peer (same run) | target |\n|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
