@@ -14,6 +14,7 @@ batch's sightings and search rows go in with one ``executemany`` each at its end
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -62,7 +63,8 @@ class Items(Lookups, Stories):
                     self._record_topics(item_id, item.topics, source, stored_topics=None)
                     result.new += 1
                 else:
-                    row, changes = self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id)
+                    row, changes = self._merge(item_id, item, seen_at, rule=rule, source=source, run_id=run_id,
+                                               stored=known.take_row(item_id))
                     known.wrote(changes.get("url_key"), changes.get("title_key"), changes.get("core_key"))
                     self._record_sighting(item_id, item, source, run_id, seen_at, rule, sources=row["sources"])
                     self._record_topics(item_id, item.topics, source, stored_topics=row["topics"])
@@ -140,11 +142,12 @@ class Items(Lookups, Stories):
         return item_id
 
     def _merge(self, item_id: int, item: Item, seen_at: str, *, rule: str | None = None, source: str | None = None,
-               run_id: int | None = None) -> tuple[sqlite3.Row, dict[str, object]]:
+               run_id: int | None = None, stored: sqlite3.Row | None = None) -> tuple[sqlite3.Row, dict[str, object]]:
         """Fill in what the stored row lacks; a cut-short title gives way to the full one, an edited title
         (``rules.title_edited``) to the new one with the old one kept in title_history. Nothing is erased. Returns
-        the row as it was and the columns changed."""
-        row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        the row as it was and the columns changed. ``stored``: the row as it is, already read (else it is read)."""
+        row = stored if stored is not None else \
+            self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         changes: dict[str, object] = {"last_seen_at": seen_at}
 
         def new_title() -> dict[str, object]:        # the headline is worked out only for a title that changes
@@ -233,10 +236,9 @@ class Items(Lookups, Stories):
             self._add_to_json_list(item_id, "topics", stored_topics, list(topics))
 
     def _add_to_json_list(self, item_id: int, column: str, stored: str, values: list[str]) -> None:
-        current = json.loads(stored)
-        merged = sorted(set(current) | set(values))
-        if merged != current:
-            self.conn.execute(f"UPDATE items SET {column} = ? WHERE id = ?", (_json_list(merged), item_id))
+        current = _read_json_list(stored)
+        if not current.issuperset(values):
+            self.conn.execute(f"UPDATE items SET {column} = ? WHERE id = ?", (_json_list([*current, *values]), item_id))
 
     def _index(self, item_id: int, title: str | None, summary: str | None, publisher: str | None) -> None:
         if self._pending is not None:
@@ -248,6 +250,12 @@ class Items(Lookups, Stories):
         if self._pending is not None and self._pending.search.pop(row["id"], None) is not None:
             return                           # added by this batch, not written yet
         search.unindex_row(self.conn, row["id"], row["title"], row["summary"], row["publisher"])
+
+
+@functools.lru_cache(maxsize=256)
+def _read_json_list(stored: str) -> frozenset[str]:
+    """A stored ``sources`` or ``topics`` list: read once per distinct text (rows of one source share it)."""
+    return frozenset(json.loads(stored))
 
 
 def _json_list(values: Iterable[str]) -> str:

@@ -27,7 +27,8 @@ class KnownKeys:
     CHUNK = 500   # keys per query (SQLite's parameter limit is 999 on old builds)
 
     def __init__(self, conn: sqlite3.Connection, items: list[Item]):
-        self.urls = self._ids(conn, {item.url_key for item in items if item.url_key})
+        self.rows: dict[int, sqlite3.Row] = {}
+        self.urls = self._read_url_rows(conn, {item.url_key for item in items if item.url_key})
         # An item whose URL is stored is decided by it (rule 1): its headline is not needed, so not made.
         undecided = [item for item in items if item.url_key not in self.urls]
         # The batch's headlines, made once (not through headline()'s cache: that one is small, for stored titles).
@@ -46,19 +47,25 @@ class KnownKeys:
                 f"SELECT {column} FROM items WHERE {column} IN ({','.join('?' * len(chunk))})", chunk))
         return found
 
-    @classmethod
-    def _ids(cls, conn: sqlite3.Connection, url_keys: set[str]) -> dict[str, int]:
-        """The row of each stored URL key (a URL key is on one row, and stays there)."""
+    def _read_url_rows(self, conn: sqlite3.Connection, url_keys: set[str]) -> dict[str, int]:
+        """The row of each stored URL key (a URL key is on one row, and stays there), kept whole in ``rows``: an
+        item seen again is merged into it without reading it again."""
         keys, found = list(url_keys), {}
-        for start in range(0, len(keys), cls.CHUNK):
-            chunk = keys[start:start + cls.CHUNK]
-            found.update(conn.execute(
-                f"SELECT url_key, id FROM items WHERE url_key IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        for start in range(0, len(keys), self.CHUNK):
+            chunk = keys[start:start + self.CHUNK]
+            for row in conn.execute(f"SELECT * FROM items WHERE url_key IN ({','.join('?' * len(chunk))})", chunk):
+                found[row["url_key"]] = row["id"]
+                self.rows[row["id"]] = row
         return found
 
     def url_row(self, key: str) -> int | None:
         """The row of a URL key stored before the batch; None for one the batch wrote (look it up) or absent."""
         return self.urls.get(key)
+
+    def take_row(self, item_id: int) -> sqlite3.Row | None:
+        """The row as read at the batch's start, once: the first merge into it sees it as stored (nothing else in the
+        batch writes a stored row before merging into it); later ones read it again."""
+        return self.rows.pop(item_id, None)
 
     def headline(self, title: str) -> Headline:
         h = self.headlines.get(title)
