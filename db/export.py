@@ -123,18 +123,25 @@ def select_items(conn: sqlite3.Connection, filters: ExportFilter) -> Iterator[di
 NEWEST_FIRST = "coalesce(items.published_at, items.first_seen_at) DESC, items.id DESC"
 
 
-def item_conditions(filters: ExportFilter) -> tuple[list[str], dict]:
+def item_conditions(filters: ExportFilter, *, along_newest: bool = False) -> tuple[list[str], dict]:
     """SQL conditions on ``items`` (to join with AND) and their parameters: what each filter means, in one place
-    for ``export`` and the news desk."""
+    for ``export`` and the news desk.
+
+    ``along_newest``: the same conditions, written so that SQLite reads the items newest first along the index of
+    ``NEWEST_FIRST`` and tests each (a topic, source or publisher held by many items: a page of 50 is found after a
+    few hundred rows) instead of gathering every matching item and sorting them (0.3 s for a topic of 150,000 items
+    in 1,000,000). The items selected are the same."""
     where, params = [], {}
     if filters.topic:
-        where.append("items.id IN (SELECT item_id FROM item_topics WHERE topic = :topic)")
+        where.append("EXISTS (SELECT 1 FROM item_topics WHERE item_id = items.id AND topic = :topic)" if along_newest
+                     else "items.id IN (SELECT item_id FROM item_topics WHERE topic = :topic)")
         params["topic"] = filters.topic
     if filters.source:
-        where.append("items.id IN (SELECT item_id FROM sightings WHERE source = :source)")
+        where.append("EXISTS (SELECT 1 FROM sightings WHERE item_id = items.id AND source = :source)" if along_newest
+                     else "items.id IN (SELECT item_id FROM sightings WHERE source = :source)")
         params["source"] = filters.source
     if filters.publisher:
-        where.append("items.publisher = :publisher")
+        where.append(("+" if along_newest else "") + "items.publisher = :publisher")
         params["publisher"] = filters.publisher
     if filters.since:
         where.append("coalesce(items.published_at, items.first_seen_at) >= :since")
@@ -143,7 +150,8 @@ def item_conditions(filters: ExportFilter) -> tuple[list[str], dict]:
         where.append("coalesce(items.published_at, items.first_seen_at) < :until")
         params["until"] = _end_of(filters.until)
     if filters.search:
-        where.append("items.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :search)")
+        where.append(("+" if along_newest else "") + "items.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH "
+                     ":search)")
         params["search"] = fts_query(filters.search)
     return where, params
 

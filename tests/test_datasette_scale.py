@@ -15,7 +15,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from datasette.app import Datasette
 
+from db import search
+from db.datasette_plugin.desk import _many_match, news_desk
 from db.datasette_plugin.table_defaults import rewrite_query
+from db.export import NEWEST_FIRST, ExportFilter, item_conditions, select_items
 from db.facet_counts import COUNTED, fresh_counts, kept_counts
 from db.metadata import datasette_metadata
 from db.publish import SETTINGS
@@ -297,3 +300,64 @@ def test_a_streamed_csv_is_not_cut_short_by_a_size_limit(tied_database):
     assert len(whole.encode()) > 1024 * 1024 and len(csv_ids(whole)) == 2700
     cut = get(tied_database, "/news/items.csv?_stream=on", max_csv_mb=1).text
     assert len(csv_ids(cut)) < 2700
+
+
+# --- the news desk's filters on a large file -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def broad_database(tmp_path_factory):
+    """3,000 items: a topic on two thirds of them and another on 30, a source on half, one publisher on a third, a
+    searchable word in a fifth; their dates scattered so that the newest first is neither the id order nor a
+    filter's."""
+    path = tmp_path_factory.mktemp("broad") / "news.db"
+    Store(path, ZONE).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        for n in range(1, 3001):
+            topics = (["脱贫攻坚"] if n % 3 else []) + (["冷门话题"] if n % 100 == 0 else [])
+            sources = ["rss-a"] + (["html-b"] if n % 2 else [])
+            conn.execute(
+                "INSERT INTO items (id, title, title_key, url, url_key, publisher, published_at, first_seen_at, "
+                "last_seen_at, origin, topics, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scraped', ?, ?)",
+                (n, f"第{n}条：" + ("脱贫攻坚成效显著" if n % 5 == 0 else "地方新闻"), f"k{n}", f"http://b.example/{n}",
+                 f"http://b.example/{n}", "新华网" if n % 3 == 0 else "人民网",
+                 None if n % 7 == 0 else f"2020-12-{1 + (n * 7919) % 28:02d}T{n % 24:02d}:00:00+08:00",
+                 f"2020-12-{1 + n % 28:02d}T08:00:00+08:00", "2020-12-29T08:00:00+08:00",
+                 json.dumps(topics, ensure_ascii=False), json.dumps(sources)))
+            conn.executemany("INSERT INTO item_topics (item_id, topic, matched) VALUES (?, ?, '')",
+                             [(n, topic) for topic in topics])
+            conn.executemany("INSERT INTO sightings (item_id, source, seen_at, matched_by) VALUES (?, ?, ?, 'new')",
+                             [(n, source, "2020-12-29T08:00:00+08:00") for source in sources])
+        search.rebuild_search_index(conn)
+    conn.close()
+    return path
+
+
+@pytest.mark.parametrize("filters,many", [
+    (ExportFilter(topic="脱贫攻坚"), True), (ExportFilter(source="html-b"), True),
+    (ExportFilter(publisher="新华网"), True), (ExportFilter(search="脱贫"), True),
+    (ExportFilter(topic="脱贫攻坚", publisher="人民网"), True),
+    (ExportFilter(topic="冷门话题"), False), (ExportFilter(search="脱贫", topic="冷门话题"), False),
+    (ExportFilter(since="2020-12-20"), False)])
+def test_the_desk_reads_a_broad_filter_along_the_newest_first_index_and_finds_the_same_items(broad_database, filters,
+                                                                                             many):
+    """A topic, source, publisher or search many items hold is read newest first along the index, each item tested
+    (no sort of every match); a rare one is gathered and sorted. Either way the items and their order are export's."""
+    conn = sqlite3.connect(broad_database)
+    assert _many_match(conn, filters) is many
+    pages = []
+    for along in (False, True):
+        where, params = item_conditions(filters, along_newest=along)
+        sql = f"SELECT items.id FROM items WHERE {' AND '.join(where)} ORDER BY {NEWEST_FIRST} LIMIT 51"
+        pages.append([row[0] for row in conn.execute(sql, params)])
+        plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        if along:
+            assert "items USING INDEX idx_items_newest" in plan and "TEMP B-TREE" not in plan, plan
+    assert pages[0] == pages[1] and len(pages[0]) > 0
+    exported = [row["id"] for row in select_items(conn, filters)]
+    assert exported[:51] == pages[0]
+    desk = news_desk(conn, {name: "" for name in ("q", "topic", "publisher", "source", "since", "until")} | {
+        "q": filters.search or "", "topic": filters.topic or "", "publisher": filters.publisher or "",
+        "source": filters.source or "", "since": filters.since or ""}, None, ZONE)
+    assert [item["id"] for item in desk.items] == exported[:50]
+    conn.close()
