@@ -29,9 +29,8 @@ alternately in the same run, A B F A B F ..., the order reversed on every other 
   given sightings, topics, runs and links: ~2.5 minutes) are kept in the temp directory and reused by the next run
   while their schema is current.
 
-The seconds each part took are printed above the table (a first run, building both corpora: about 14 minutes here).
-
-A first run builds both corpora (about 15 minutes more); later runs reuse them.
+The seconds each part took are printed above the table. A first run builds the corpus and prepares the Datasette
+files (about 12 minutes in all here); later runs reuse them.
 
 The project's modules are compiled to bytecode first, as ``pip install`` does and as Python does itself on a first
 run: with ``PYTHONDONTWRITEBYTECODE=1`` in the environment and no ``__pycache__``, every measured process would
@@ -379,8 +378,7 @@ def datasette_part(args, rounds: int) -> list[Row]:
     """``bench_datasette.py`` with its files kept in the temp directory; the identity part's corpus, when it holds
     1,000,000 items, is the one it starts from (built once for both)."""
     kept = Path(tempfile.gettempdir()) / "news-monitor-datasette-bench"
-    corpus = [] if args.identity_items != 1_000_000 else [
-        "--corpus", str(Path(tempfile.gettempdir()) / "news-monitor-identity-corpus.db")]
+    corpus = [] if args.identity_items != 1_000_000 else ["--corpus", str(run_scale.IDENTITY_CORPUS)]
     subprocess.run([PYTHON, "bench/bench_datasette.py", "--rounds", str(rounds), "--keep", str(kept), *corpus],
                    cwd=ROOT, check=True)
     return []

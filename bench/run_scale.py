@@ -11,11 +11,14 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 Row = tuple[str, str, str, str]   # figure, ours, floor or peer, target
+# The identity part's corpus, built once and reused; run.py's Datasette part starts from it too.
+IDENTITY_CORPUS = Path(tempfile.gettempdir()) / "news-monitor-identity-corpus.db"
 
 
 def _run(script: str, *arguments: str) -> str:
@@ -55,8 +58,8 @@ def fetch_rows(rounds: int) -> list[Row]:
 
 
 def identity_rows(items: int) -> list[Row]:
-    """1,000 new items against ``items`` stored (the corpus is built once in the temp directory and reused)."""
-    out = _run("bench_identity_scale.py", "--items", str(items))
+    """1,000 new items against ``items`` stored (the corpus, ``IDENTITY_CORPUS``, is built once and reused)."""
+    out = _run("bench_identity_scale.py", "--items", str(items), "--db", str(IDENTITY_CORPUS))
     script = "bench_identity_scale.py"
     steady = _number(r"next \d+ batches \(a running service\): median ([\d,]+) items/s", out, script)
     per_cpu = _number(r"per CPU second: median ([\d,]+) items", out, script)

@@ -16,7 +16,7 @@ import pytest
 from datasette.app import Datasette
 
 from db import search
-from db.datasette_plugin.desk import _many_match, news_desk
+from db.datasette_plugin.desk import _many_match, news_desk, read_values
 from db.datasette_plugin.table_defaults import rewrite_query
 from db.export import NEWEST_FIRST, ExportFilter, item_conditions, select_items
 from db.facet_counts import COUNTED, fresh_counts, kept_counts
@@ -356,8 +356,7 @@ def test_the_desk_reads_a_broad_filter_along_the_newest_first_index_and_finds_th
     assert pages[0] == pages[1] and len(pages[0]) > 0
     exported = [row["id"] for row in select_items(conn, filters)]
     assert exported[:51] == pages[0]
-    desk = news_desk(conn, {name: "" for name in ("q", "topic", "publisher", "source", "since", "until")} | {
-        "q": filters.search or "", "topic": filters.topic or "", "publisher": filters.publisher or "",
-        "source": filters.source or "", "since": filters.since or ""}, None, ZONE)
+    desk = news_desk(conn, read_values({"q": filters.search, "topic": filters.topic, "publisher": filters.publisher,
+                                        "source": filters.source, "since": filters.since}), None, ZONE)
     assert [item["id"] for item in desk.items] == exported[:50]
     conn.close()

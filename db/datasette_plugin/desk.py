@@ -67,7 +67,9 @@ def read_values(args) -> dict[str, str]:
 
 def news_desk(conn: sqlite3.Connection, values: dict[str, str], before: str | None, zone: tzinfo) -> Desk:
     desk = Desk(values=values)
-    desk.topics, desk.publishers = _filter_counts(conn)
+    counts_kept = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'facet_counts'").fetchone() is not None
+    desk.topics, desk.publishers = _filter_counts(conn, counts_kept)
     desk.sources = [name for (name,) in conn.execute(
         "SELECT name FROM sources UNION SELECT DISTINCT source FROM runs ORDER BY 1")]
     try:
@@ -80,7 +82,7 @@ def news_desk(conn: sqlite3.Connection, values: dict[str, str], before: str | No
         desk.error = str(error)
         return desk
     desk.table_query = _table_query(filters)
-    where, params = item_conditions(filters, along_newest=_many_match(conn, filters))
+    where, params = item_conditions(filters, along_newest=counts_kept and _many_match(conn, filters))
     if before:
         key, _, item_id = before.rpartition("|")
         where.append("(coalesce(items.published_at, items.first_seen_at), items.id) < (:before_key, :before_id)")
@@ -109,13 +111,11 @@ LIMIT {PAGE_SIZE + 1}"""
 def _many_match(conn: sqlite3.Connection, filters: ExportFilter) -> bool:
     """Whether the filters likely hold so many items that reading the newest first and testing each finds a page
     sooner than gathering and sorting every match: about sqrt(page x items) matches or more (7,000 of 1,000,000),
-    estimated from the kept counts of the topic, source and publisher and the search index's count, as if
-    independent. A file without kept counts, or filters by date alone, are left to SQLite's own plan."""
+    estimated from the kept counts (``facet_counts``) of the topic, source and publisher and the search index's
+    count, as if independent. Filters by date alone are left to SQLite's own plan."""
     kept = [(column, value) for column, value in (("topics", filters.topic), ("sources", filters.source),
                                                  ("publisher", filters.publisher)) if value]
     if not kept and not filters.search:
-        return False
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'facet_counts'").fetchone():
         return False
     total = conn.execute("SELECT max(id) FROM items").fetchone()[0] or 0
     estimate = float(total)
@@ -130,10 +130,10 @@ def _many_match(conn: sqlite3.Connection, filters: ExportFilter) -> bool:
     return estimate * estimate >= (PAGE_SIZE + 1) * total
 
 
-def _filter_counts(conn: sqlite3.Connection) -> tuple[list, list]:
+def _filter_counts(conn: sqlite3.Connection, counts_kept: bool) -> tuple[list, list]:
     """Topics (by name) and publishers (the most prolific first) with their items, for the filters' lists: read from
     the counts the store keeps (``db/facet_counts.py``), counted from the rows in a file that has none."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'facet_counts'").fetchone():
+    if counts_kept:
         kept = ("SELECT value, rows FROM facet_counts WHERE table_name = 'items' AND column_name = ? AND rows > 0 "
                 "AND value != '' ORDER BY {order}")
         return (conn.execute(kept.format(order="value"), ("topics",)).fetchall(),

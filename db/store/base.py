@@ -21,10 +21,14 @@ from monitor.core import dates
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from db.store.items import _Pending
+
 
 class StoreBase:
     """The connection every part of ``Store`` writes through; a part takes ``_lock`` for each call (reads too: the
     connection is shared by the scheduler's threads), and writes in ``_writing()``."""
+
+    _pending: _Pending | None = None     # what a batch of ``save_items`` writes at its end, while it is being saved
 
     def __init__(self, path: str | Path, zone: tzinfo):
         self.path = Path(path)

@@ -40,8 +40,6 @@ class SaveResult:
 class Items(Lookups, Stories):
     """The ``items``, ``sightings``, ``item_topics``, ``title_history`` and ``items_fts`` tables."""
 
-    _pending: _Pending | None = None      # while a batch is being saved (``_batched``)
-
     def save_items(self, items: Iterable[Item], *, source: str, run_id: int | None,
                    on_item: Callable[[int, int], None] | None = None) -> SaveResult:
         """Store a batch in one transaction: each item merged into the row it is the same as, or added.
@@ -176,7 +174,7 @@ class Items(Lookups, Stories):
         searchable = {"title", "summary", "publisher"} & changes.keys()
         if searchable:
             self._unindex(row)
-        if len(changes) == 1 and self._pending is not None:     # seen again, nothing new: with the batch's others
+        if changes.keys() == {"last_seen_at"} and self._pending is not None:   # seen again, nothing new
             self._pending.seen_items.append((seen_at, item_id))
         else:
             assignments = ", ".join(f"{column} = ?" for column in changes)

@@ -26,9 +26,15 @@ class KnownKeys:
 
     CHUNK = 500   # keys per query (SQLite's parameter limit is 999 on old builds)
 
-    def __init__(self, conn: sqlite3.Connection, items: list[Item]):
+    def __init__(self, conn: sqlite3.Connection, items: list[Item], *, merging: bool = True):
+        # The rows of the batch's stored URLs, kept whole when the batch is to be merged into them (``take_row``).
         self.rows: dict[int, sqlite3.Row] = {}
-        self.urls = self._read_url_rows(conn, {item.url_key for item in items if item.url_key})
+        self.urls: dict[str, int] = {}      # stored URL key -> its row (a URL key is on one row, and stays there)
+        for row in self._lookup(conn, "*" if merging else "url_key, id", "url_key",
+                                {item.url_key for item in items if item.url_key}):
+            self.urls[row["url_key"]] = row["id"]
+            if merging:
+                self.rows[row["id"]] = row
         # An item whose URL is stored is decided by it (rule 1): its headline is not needed, so not made.
         undecided = [item for item in items if item.url_key not in self.urls]
         # The batch's headlines, made once (not through headline()'s cache: that one is small, for stored titles).
@@ -39,24 +45,17 @@ class KnownKeys:
         self.written: set[str] = set()
 
     @classmethod
-    def _present(cls, conn: sqlite3.Connection, column: str, keys: set[str]) -> set[str]:
-        keys, found = list(keys), set()
+    def _lookup(cls, conn: sqlite3.Connection, columns: str, column: str, keys: set[str]):
+        """The rows (``columns`` of them) whose ``column`` is one of ``keys``, a few queries for any number."""
+        keys = list(keys)
         for start in range(0, len(keys), cls.CHUNK):
             chunk = keys[start:start + cls.CHUNK]
-            found.update(key for (key,) in conn.execute(
-                f"SELECT {column} FROM items WHERE {column} IN ({','.join('?' * len(chunk))})", chunk))
-        return found
+            yield from conn.execute(
+                f"SELECT {columns} FROM items WHERE {column} IN ({','.join('?' * len(chunk))})", chunk)
 
-    def _read_url_rows(self, conn: sqlite3.Connection, url_keys: set[str]) -> dict[str, int]:
-        """The row of each stored URL key (a URL key is on one row, and stays there), kept whole in ``rows``: an
-        item seen again is merged into it without reading it again."""
-        keys, found = list(url_keys), {}
-        for start in range(0, len(keys), self.CHUNK):
-            chunk = keys[start:start + self.CHUNK]
-            for row in conn.execute(f"SELECT * FROM items WHERE url_key IN ({','.join('?' * len(chunk))})", chunk):
-                found[row["url_key"]] = row["id"]
-                self.rows[row["id"]] = row
-        return found
+    @classmethod
+    def _present(cls, conn: sqlite3.Connection, column: str, keys: set[str]) -> set[str]:
+        return {key for (key,) in cls._lookup(conn, column, column, keys)}
 
     def url_row(self, key: str) -> int | None:
         """The row of a URL key stored before the batch; None for one the batch wrote (look it up) or absent."""
@@ -92,7 +91,7 @@ class Lookups(StoreBase):
         items = list(items)
         with self._lock:
             seen_at = self.now()
-            known = KnownKeys(self.conn, items)
+            known = KnownKeys(self.conn, items, merging=False)
             return [self._find(item, seen_at, known) for item in items]
 
     def _find(self, item: Item, seen_at: str, known: KnownKeys) -> Decision:

@@ -19,8 +19,6 @@ from monitor.identity.rules import Decision
 class Stories(StoreBase):
     """The ``stories`` table and the story index, written as items are added and merged."""
 
-    _pending = None       # the batch ``Items.save_items`` is writing, if any: a story seen again is moved with it
-
     def _story_of_new_item(self, item: Item, seen_at: str, found: Decision) -> tuple[int, str]:
         """The story a new item's row is written with (``story_id``, ``story_matched_by``): the one of its best
         match within the story window, or a story founded for it. ``_story_gained`` follows once the row is in."""

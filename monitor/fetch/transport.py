@@ -16,6 +16,7 @@ from urllib.request import getproxies
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import NETRC_FILES
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import ProxyManager
@@ -168,9 +169,10 @@ def read_environment_once(session: requests.Session) -> None:
 
 
 def _netrc_present() -> bool:
-    """Whether requests would find a .netrc file to take credentials from (``requests.utils.get_netrc_auth``)."""
+    """Whether requests would find a .netrc file to take credentials from (where ``requests.utils.get_netrc_auth``
+    looks)."""
     named = os.environ.get("NETRC")
-    candidates = (named,) if named else ("~/.netrc", "~/_netrc")
+    candidates = (named,) if named else tuple(f"~/{name}" for name in NETRC_FILES)
     for candidate in candidates:
         try:
             if os.path.exists(os.path.expanduser(candidate)):
