@@ -8,6 +8,7 @@ import functools
 import sqlite3
 import threading
 import weakref
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,14 +22,22 @@ from monitor.core import dates
 if TYPE_CHECKING:
     import sqlite_utils
 
-    from db.store.items import _Pending
+
+@dataclass
+class PendingWrites:
+    """What a batch writes at its end: sightings in order, the search rows of the items it added or changed, and
+    ``last_seen_at`` of the items and stories seen again with nothing else to change."""
+    sightings: list[tuple] = field(default_factory=list)
+    search: dict[int, tuple] = field(default_factory=dict)
+    seen_items: list[tuple[str, int]] = field(default_factory=list)        # (seen_at, item id)
+    seen_stories: dict[int, str] = field(default_factory=dict)             # story id -> seen_at
 
 
 class StoreBase:
     """The connection every part of ``Store`` writes through; a part takes ``_lock`` for each call (reads too: the
     connection is shared by the scheduler's threads), and writes in ``_writing()``."""
 
-    _pending: _Pending | None = None     # what a batch of ``save_items`` writes at its end, while it is being saved
+    _pending: PendingWrites | None = None     # a batch of ``save_items`` while it is being saved
 
     def __init__(self, path: str | Path, zone: tzinfo):
         self.path = Path(path)

@@ -18,10 +18,11 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from db import search
+from db.store.base import PendingWrites
 from db.store.lookups import KnownKeys, Lookups
 from db.store.stories import Stories
 from monitor.core.model import Item
@@ -77,7 +78,7 @@ class Items(Lookups, Stories):
         """Sightings, search rows and the ``last_seen_at`` of rows seen again, written together at a batch's end
         (``executemany``), inside its transaction; what reads sightings or search rows before (``_title_edited``,
         ``_unindex``) sees them. Nothing the batch reads looks at ``last_seen_at``."""
-        self._pending = _Pending()
+        self._pending = PendingWrites()
         try:
             yield
             self._write_pending()
@@ -259,16 +260,6 @@ def _read_json_list(stored: str) -> frozenset[str]:
 def _json_list(values: Iterable[str]) -> str:
     """``items.sources`` and ``items.topics``: a sorted JSON array, readable (not escaped) in Datasette."""
     return json.dumps(sorted(set(values)), ensure_ascii=False)
-
-
-@dataclass
-class _Pending:
-    """What a batch writes at its end: sightings in order, the search rows of the items it added or changed, and
-    ``last_seen_at`` of the items and stories seen again with nothing else to change."""
-    sightings: list[tuple] = field(default_factory=list)
-    search: dict[int, tuple] = field(default_factory=dict)
-    seen_items: list[tuple[str, int]] = field(default_factory=list)        # (seen_at, item id)
-    seen_stories: dict[int, str] = field(default_factory=dict)             # story id -> seen_at
 
 
 # Not kept in items.extra: the page's codec is the run's (runs.encoding), not the item's.
